@@ -1,0 +1,20 @@
+"""gxnor: GXNOR-Net (Deng et al., Neural Networks 2018) in Python 2.7 / Theano / Lasagne.
+
+Where each piece of the method lives:
+
+* discretization -- activation space Z_N^a (multi-step phi_r, pulse derivatives) and the
+  weight space Z_N^w (grid, snapping);
+* dst -- the discrete state transition of the weights;
+* layers -- discrete Dense/Conv2D layers, Lasagne-0.2 batch norm, the activation layer;
+* updates -- Adam + DST update assembly of the released scripts;
+* models -- the MNIST / CIFAR10 / SVHN networks.
+"""
+from __future__ import absolute_import, division, print_function
+
+import warnings
+
+# Lasagne 0.1 imports Theano's moved pooling module; the warning is noise for users.
+warnings.filterwarnings('ignore', message='downsample module has been moved',
+                        category=UserWarning)
+
+__version__ = '0.1.0'

@@ -1,0 +1,70 @@
+"""The Theano functions of a run: one training step and one evaluation pass.
+
+Built once per run. Loss is the released squared hinge on {-1, +1} targets,
+``mean(max(0, 1 - t y)^2)``; the error is the share of argmax mismatches.
+"""
+from __future__ import absolute_import, division, print_function
+
+import lasagne
+import theano
+import theano.tensor as T
+from theano.sandbox.rng_mrg import MRG_RandomStreams
+
+from .updates import GXNORUpdates
+
+__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph', 'new_random_stream']
+
+# Released scripts seed every MRG stream with an integer from Lasagne's global RNG.
+MRG_SEED_HIGH = 2147462579
+
+
+def new_random_stream():
+    """An MRG stream seeded from Lasagne's global RNG, as the released scripts do."""
+    return MRG_RandomStreams(lasagne.random.get_rng().randint(1, MRG_SEED_HIGH))
+
+
+def squared_hinge(output, targets):
+    """``mean(square(max(0, 1 - t * y)))`` over batch and classes."""
+    return T.mean(T.sqr(T.maximum(0., 1. - targets * output)))
+
+
+def misclassified(output, targets):
+    """Per-example 0/1 error: argmax of the output against argmax of the target."""
+    return T.neq(T.argmax(output, axis=1), T.argmax(targets, axis=1))
+
+
+class TrainingGraph(object):
+    """Compiled functions for one network.
+
+    * ``train(x, t, lr) -> loss``: one update (DST + Adam + batch-norm statistics);
+    * ``evaluate(x, t) -> (loss, errors)``: deterministic pass (running BN statistics),
+      loss averaged over the batch and the number of misclassified examples.
+    """
+
+    def __init__(self, output_layer, input_var, m=3.0, random_search='released', c_prob=0.8,
+                 srng=None):
+        targets = T.matrix('targets')
+        learning_rate = T.scalar('learning_rate')
+        srng = srng if srng is not None else new_random_stream()
+
+        train_output = lasagne.layers.get_output(output_layer, deterministic=False)
+        train_loss = squared_hinge(train_output, targets)
+        self.updates = GXNORUpdates(train_loss, output_layer, learning_rate, srng, m=m,
+                                    random_search=random_search, c_prob=c_prob)
+        self.train = theano.function([input_var, targets, learning_rate], train_loss,
+                                     updates=self.updates.updates)
+
+        test_output = lasagne.layers.get_output(output_layer, deterministic=True)
+        test_loss = squared_hinge(test_output, targets)
+        errors = T.sum(misclassified(test_output, targets))
+        self.evaluate = theano.function([input_var, targets], [test_loss, errors])
+        self.output_layer = output_layer
+        self.srng = srng
+
+    @property
+    def state(self):
+        """All shared variables whose values make up the run's state (for checkpoints)."""
+        variables = lasagne.layers.get_all_params(self.output_layer)
+        variables.extend(v for v in self.updates.state if v not in variables)
+        variables.extend(update[0] for update in self.srng.state_updates)
+        return variables

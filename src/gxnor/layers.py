@@ -1,0 +1,150 @@
+"""Lasagne layers of GXNOR-Net: discrete Dense/Conv2D, Lasagne-0.2 batch norm, activation.
+
+Discrete layers keep their weights ``W`` in the weight space Z_N^w (``2^N + 1`` states in
+``[-H, H]``) and tag them ``discrete`` so that ``get_all_params(net, discrete=True)``
+finds the tensors the DST update owns; biases stay ordinary trainable parameters.
+The forward pass uses ``W`` itself: there is no hidden full-precision copy. Weights start
+``Uniform(-init_scale H, init_scale H)`` (released: scale 1, CIFAR10 dense layers 1.5)
+and reach the grid at the first update (the released epoch 0 runs with LR = 0 for that).
+"""
+from __future__ import absolute_import, division, print_function
+
+import lasagne
+import theano
+import theano.tensor as T
+from lasagne.layers import Conv2DLayer, DenseLayer, Layer
+from lasagne.nonlinearities import identity
+
+from .discretization import check_activation_space, check_weight_space, discretize_activation
+
+__all__ = ['DiscreteDenseLayer', 'DiscreteConv2DLayer', 'BatchNormLayer',
+           'DiscreteActivationLayer', 'discrete_weight_spaces']
+
+
+def _weight_init(discrete, H, init_scale, W):
+    if W is not None:
+        return W
+    if discrete:
+        return lasagne.init.Uniform((-init_scale * H, init_scale * H))
+    return lasagne.init.GlorotUniform()
+
+
+class _DiscreteWeights(object):
+    """Mixin: record the weight space and tag W ``discrete`` when the layer is discrete."""
+
+    def _set_weight_space(self, discrete, H, N):
+        self.discrete = bool(discrete)
+        self.H = float(H)
+        self.N = int(N)
+        if self.discrete:
+            self.params[self.W].add('discrete')
+
+
+class DiscreteDenseLayer(DenseLayer, _DiscreteWeights):
+    """Lasagne DenseLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity)."""
+
+    def __init__(self, incoming, num_units, discrete=True, H=1.0, N=1, init_scale=1.0,
+                 W=None, nonlinearity=identity, **kwargs):
+        check_weight_space(H, N)
+        super(DiscreteDenseLayer, self).__init__(
+            incoming, num_units, W=_weight_init(discrete, H, init_scale, W),
+            nonlinearity=nonlinearity, **kwargs)
+        self._set_weight_space(discrete, H, N)
+
+
+class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):
+    """Lasagne Conv2DLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity)."""
+
+    def __init__(self, incoming, num_filters, filter_size, discrete=True, H=1.0, N=1,
+                 init_scale=1.0, W=None, nonlinearity=identity, **kwargs):
+        check_weight_space(H, N)
+        super(DiscreteConv2DLayer, self).__init__(
+            incoming, num_filters, filter_size, W=_weight_init(discrete, H, init_scale, W),
+            nonlinearity=nonlinearity, **kwargs)
+        self._set_weight_space(discrete, H, N)
+
+
+def discrete_weight_spaces(output_layer):
+    """Ordered mapping ``W -> (H, N)`` for every discrete weight tensor below a layer."""
+    spaces = []
+    for layer in lasagne.layers.get_all_layers(output_layer):
+        if getattr(layer, 'discrete', False):
+            spaces.append((layer.W, (layer.H, layer.N)))
+    return spaces
+
+
+class BatchNormLayer(Layer):
+    """Batch normalisation with the semantics of Lasagne 0.2.dev1 (absent from Lasagne 0.1).
+
+    Normalises over every axis but axis 1 (per channel of a conv map, per unit of a dense
+    layer). Training pass: batch mean ``mu`` and ``inv_std = 1 / sqrt(var + epsilon)``
+    with the biased variance; output ``(x - mu) * (gamma * inv_std) + beta``. The running
+    ``mean`` and ``inv_std`` (the inverse std itself is averaged, not the variance) move by
+    ``r <- (1 - alpha) r + alpha r_batch`` as Theano *default updates*, so every function
+    compiled from a training-mode output applies them. The deterministic pass uses the
+    running statistics. ``beta`` (init 0) and ``gamma`` (init 1) are trainable, ``mean``
+    (init 0) and ``inv_std`` (init 1) are not.
+    """
+
+    def __init__(self, incoming, epsilon=1e-4, alpha=0.1, **kwargs):
+        super(BatchNormLayer, self).__init__(incoming, **kwargs)
+        if not epsilon > 0:
+            raise ValueError("batch norm epsilon must be > 0, got %r" % (epsilon,))
+        if not 0 < alpha <= 1:
+            raise ValueError("batch norm alpha must be in (0, 1], got %r" % (alpha,))
+        self.epsilon = float(epsilon)
+        self.alpha = float(alpha)
+        ndim = len(self.input_shape)
+        self.axes = (0,) + tuple(range(2, ndim))
+        shape = (self.input_shape[1],)
+        if shape[0] is None:
+            raise ValueError("BatchNormLayer needs a known size of axis 1")
+        constant = lasagne.init.Constant
+        self.beta = self.add_param(constant(0), shape, 'beta', trainable=True, regularizable=False)
+        self.gamma = self.add_param(constant(1), shape, 'gamma', trainable=True, regularizable=True)
+        self.mean = self.add_param(constant(0), shape, 'mean', trainable=False, regularizable=False)
+        self.inv_std = self.add_param(constant(1), shape, 'inv_std', trainable=False,
+                                      regularizable=False)
+
+    def _per_channel(self, vector, ndim):
+        pattern = ['x'] * ndim
+        pattern[1] = 0
+        return vector.dimshuffle(pattern)
+
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic:
+            mean, inv_std = self.mean, self.inv_std
+        else:
+            mean = input.mean(self.axes)
+            inv_std = T.inv(T.sqrt(input.var(self.axes) + self.epsilon))
+            # Update the running statistics through copies of the shared variables (same
+            # storage), so the default updates belong to this graph only.
+            running_mean = self.mean.clone()
+            running_inv_std = self.inv_std.clone()
+            keep = 1 - self.alpha
+            running_mean.default_update = keep * running_mean + self.alpha * mean
+            running_inv_std.default_update = keep * running_inv_std + self.alpha * inv_std
+            # Tie the copies into the graph (adds zero) so theano.function sees them.
+            mean = mean + 0 * running_mean
+            inv_std = inv_std + 0 * running_inv_std
+        ndim = input.ndim
+        scale = self._per_channel(self.gamma * inv_std, ndim)
+        return (input - self._per_channel(mean, ndim)) * scale + self._per_channel(self.beta, ndim)
+
+
+class DiscreteActivationLayer(Layer):
+    """The multi-step activation phi_r with its pulse derivative (see discretization.py).
+
+    ``N=None`` keeps full-precision activations (identity), for the paper's special cases.
+    """
+
+    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape='rectangular', **kwargs):
+        super(DiscreteActivationLayer, self).__init__(incoming, **kwargs)
+        if N is not None:
+            check_activation_space(r, a, N, shape)
+        self.r, self.a, self.N, self.shape = r, a, N, shape
+
+    def get_output_for(self, input, **kwargs):
+        if self.N is None:
+            return input
+        return discretize_activation(input, self.r, self.a, self.N, self.shape)

@@ -1,0 +1,13 @@
+"""Test set-up: find the package, and give Theano the project's flags when run bare."""
+from __future__ import absolute_import, division, print_function
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'src'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+if 'THEANO_FLAGS' not in os.environ:  # `make test` sets them; plain `pytest` gets the same
+    os.environ['THEANO_FLAGS'] = ('floatX=float32,blas.ldflags=-lopenblas,base_compiledir=%s'
+                                  % os.path.join(ROOT, 'build', 'theano'))
