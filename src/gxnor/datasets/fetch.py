@@ -20,7 +20,7 @@ import sys
 import tarfile
 import tempfile
 
-from . import cifar10, mnist
+from . import cifar10, mnist, svhn
 from .errors import DataError
 from .idx import read_idx
 from .paths import resolve_data_dir
@@ -268,6 +268,9 @@ def _cifar_unpacked(target):
     return True
 
 
+FINDERS = {'mnist': mnist.find_mnist, 'cifar10': cifar10.find_cifar10, 'svhn': svhn.find_svhn}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='python -m gxnor.datasets.fetch',
@@ -281,7 +284,17 @@ def main(argv=None):
                              '(also $%s)' % BASE_URL_ENV)
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='network timeout in seconds (default 60)')
+    parser.add_argument('--if-missing', action='store_true',
+                        help='do nothing when the loader already finds the files in '
+                             'any accepted layout (what the make targets use)')
     args = parser.parse_args(argv)
+    if args.if_missing:
+        try:
+            FINDERS[args.name](args.data_dir)
+            _say('%s: files found (%s)' % (args.name, args.data_dir or 'default data folder'))
+            return 0
+        except DataError:
+            pass
     try:
         target = fetch(args.name, args.data_dir, args.base_url, args.timeout)
     except DataError as e:

@@ -1,0 +1,159 @@
+"""Command line: ``python -m gxnor run EXPERIMENT ...`` and ``python -m gxnor tables``.
+
+The make targets call these; every hyperparameter can be set with ``--set name=value``
+(``make ... SET='name=value ...'``). Bad input ends with ``error: ...`` on stderr and
+exit status 2; nothing already written is removed.
+"""
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import os
+import sys
+from collections import OrderedDict
+
+from .checkpoint import CheckpointError
+from .datasets import DataError, load_dataset
+from .experiments import EXPERIMENTS, ConfigError, configure, parse_overrides
+from .runs import RunFolder, RunFolderError, environment_facts
+from .train import Trainer, epoch_report, progress_bar
+
+__all__ = ['main', 'run_experiment', 'default_run_name']
+
+PLOT_EVERY = 10
+USER_ERRORS = (ConfigError, DataError, RunFolderError, CheckpointError)
+
+
+def default_run_name(experiment, overrides):
+    """The experiment's name, plus each override but stop_after (``mnist-epochs100``)."""
+    parts = [experiment]
+    for name, value in overrides.items():
+        if name != 'stop_after':
+            parts.append('%s%s' % (name.replace('_', ''), str(value).replace('/', '_')))
+    return '-'.join(parts)
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value))
+
+
+def _check_same_settings(folder, config):
+    saved = folder.read_config().get('hyperparameters', {})
+    current = _jsonable(config)
+    changed = ['%s: run has %r, now %r' % (name, saved.get(name), current[name])
+               for name in current if name != 'stop_after' and saved.get(name) != current[name]]
+    if changed:
+        raise RunFolderError("cannot resume %s with different settings (%s); only stop_after "
+                             "may change. Start a new run with RUN=NAME instead"
+                             % (folder.path, '; '.join(changed)))
+
+
+def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=None,
+                   results_dir='results', architecture=None, dataset=None, stream=sys.stdout):
+    """Run (or resume) one experiment into ``results_dir/runs/<run>``; returns the Trainer."""
+    overrides = OrderedDict(overrides or {})
+    config = configure(experiment, overrides)
+    name = run or default_run_name(experiment, overrides)
+    folder = RunFolder(os.path.join(results_dir, 'runs', name))
+    # Refuse an existing folder before the slow steps (data, compilation) ...
+    if not resume and os.path.exists(folder.path):
+        RunFolder.open(results_dir, name, resume)
+    if resume:
+        folder = RunFolder.open(results_dir, name, resume)
+        _check_same_settings(folder, config)
+
+    dataset = dataset if dataset is not None else load_dataset(config['dataset'], data_dir)
+    stream.write("%s: %s; building and compiling the network...\n" % (name, dataset))
+    stream.flush()
+    trainer = Trainer(config, dataset, architecture)
+    facts = environment_facts()
+    if resume:
+        trainer.restore(folder.checkpoint_path)
+        folder.write_epochs(trainer.records)
+        stream.write("resumed %s after epoch %d\n" % (folder.path, trainer.epoch - 1))
+    else:
+        # ... and create it only once they succeeded, so a failure leaves nothing behind.
+        folder = RunFolder.open(results_dir, name, resume)
+        folder.write_config(dict(
+            facts, experiment=experiment, run=name, dataset=config['dataset'],
+            hyperparameters=_jsonable(config), data_source=getattr(dataset, 'source', None)))
+
+    limit = config['stop_after'] or config['num_epochs']
+    progress = progress_bar()
+    identity = dict(experiment=experiment, run=name, dataset=config['dataset'],
+                    machine=facts['machine'], commit=facts['commit'], command=facts['command'])
+    try:
+        while trainer.epoch < limit:
+            record = trainer.run_epoch(progress)
+            trainer.save(folder.checkpoint_path)
+            folder.append_epoch(record)
+            folder.write_summary(dict(trainer.summary(), **identity))
+            epoch_report(record, trainer, stream)
+            if trainer.epoch % PLOT_EVERY == 0:
+                _write_artifacts(folder.path, results_dir)
+    except KeyboardInterrupt:
+        stream.write("\ninterrupted after epoch %d; the checkpoint is in %s. Continue with "
+                     "--resume (make ... RESUME=1 RUN=%s)\n" % (trainer.epoch - 1, folder.path, name))
+        raise
+    _write_artifacts(folder.path, results_dir)
+    summary = trainer.summary()
+    stream.write("%s: best test error %.2f%% at epoch %d (released metric); test error at best "
+                 "validation %.2f%% (epoch %d); %d epochs in %.0f s\n"
+                 % (name, summary['best_test_error'], summary['best_test_epoch'],
+                    summary['test_error_at_best_valid'], summary['best_valid_epoch'],
+                    summary['epochs_run'], summary['wall_seconds']))
+    return trainer
+
+
+def _write_artifacts(run_dir, results_dir):
+    from .curves import update_run_artifacts
+    from .tables import write_tables
+    update_run_artifacts(run_dir)
+    write_tables(results_dir)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='python -m gxnor', description=__doc__.split('\n')[0])
+    commands = parser.add_subparsers(dest='command')
+    run = commands.add_parser('run', help='train one experiment')
+    run.add_argument('experiment', choices=list(EXPERIMENTS))
+    run.add_argument('--run', help='run folder name (default: experiment + overrides)')
+    run.add_argument('--resume', action='store_true', help='continue the run from its checkpoint')
+    run.add_argument('--stop-after', type=int, help='end after K epochs, schedule unchanged')
+    run.add_argument('--epochs', type=int, help='number of epochs of the schedule itself')
+    run.add_argument('--seed', type=int)
+    run.add_argument('--data-dir', help='folder with the data set (default: datasets/)')
+    run.add_argument('--results', default='results', help='results folder (default: results)')
+    run.add_argument('--set', action='append', default=[], metavar='NAME=VALUE',
+                     help='any hyperparameter, e.g. --set H=0.5 --set m=none (repeatable; '
+                          'several may be given space-separated in one argument)')
+    tables = commands.add_parser('tables', help='write results/README.md from the run folders')
+    tables.add_argument('--results', default='results')
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == 'tables':
+            from .tables import write_tables
+            print(write_tables(args.results))
+            return 0
+        items = [item for chunk in args.set for item in chunk.split()]
+        overrides = parse_overrides(items)
+        for option, name in (('epochs', 'num_epochs'), ('seed', 'seed'),
+                             ('stop_after', 'stop_after')):
+            if getattr(args, option) is not None:
+                overrides[name] = getattr(args, option)
+        run_experiment(args.experiment, overrides, run=args.run, resume=args.resume,
+                       data_dir=args.data_dir, results_dir=args.results)
+        return 0
+    except USER_ERRORS as error:
+        sys.stderr.write("error: %s\n" % error)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The released training schedule: learning rate per epoch and best-epoch bookkeeping.
+
+Learning rate: epoch 0 runs at LR = 0 (it only snaps the initial weights onto the grid and
+warms up the batch-norm statistics); epoch 1 at ``lr_start``; after that the rate is
+multiplied by ``decay = (lr_fin / lr_start) ** (1 / num_epochs)`` every epoch, and by each
+extra factor of ``lr_steps`` from its epoch on (CIFAR10: x0.1 at 1000 and at 1600).
+The product is accumulated epoch by epoch in float64, as the released loop does.
+
+Bookkeeping: the released scripts report the BEST TEST error over all epochs (a choice
+made on the test set); we also keep the best validation error and the test error at that
+epoch. Ties go to the later epoch (``<=``, as in the BinaryNet loop the scripts come
+from). ``update_type`` is RANDOM_SEARCH_ON once ``epoch >= best_test_epoch + patience``.
+"""
+from __future__ import absolute_import, division, print_function
+
+from .updates import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
+
+__all__ = ['lr_decay', 'learning_rate', 'BestEpochs']
+
+
+def lr_decay(lr_start, lr_fin, num_epochs):
+    return (lr_fin / lr_start) ** (1.0 / num_epochs)
+
+
+def learning_rate(epoch, lr_start, lr_fin, num_epochs, lr_steps=()):
+    """Learning rate of ``epoch`` (0-based) under the released schedule."""
+    if epoch == 0:
+        return 0.0
+    decay = lr_decay(lr_start, lr_fin, num_epochs)
+    rate = lr_start
+    for current in range(2, epoch + 1):
+        rate *= decay
+    for step_epoch, factor in lr_steps:
+        if epoch >= step_epoch:
+            rate *= factor
+    return rate
+
+
+class BestEpochs(object):
+    """Best test error (released metric), best validation error and test error there."""
+
+    FIELDS = ('best_test_error', 'best_test_epoch', 'best_valid_error', 'best_valid_epoch',
+              'test_error_at_best_valid')
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.best_test_error = float('inf')
+        self.best_test_epoch = None
+        self.best_valid_error = float('inf')
+        self.best_valid_epoch = None
+        self.test_error_at_best_valid = None
+
+    def update(self, epoch, valid_error, test_error):
+        """Record one epoch; returns True when it is a new best test epoch."""
+        if valid_error <= self.best_valid_error:
+            self.best_valid_error = valid_error
+            self.best_valid_epoch = epoch
+            self.test_error_at_best_valid = test_error
+        if test_error <= self.best_test_error:
+            self.best_test_error = test_error
+            self.best_test_epoch = epoch
+            return True
+        return False
+
+    def update_type(self, epoch):
+        """RANDOM_SEARCH_ON after ``patience`` epochs without a new best test error."""
+        if self.best_test_epoch is not None and epoch >= self.best_test_epoch + self.patience:
+            return RANDOM_SEARCH_ON
+        return RANDOM_SEARCH_OFF
+
+    def to_dict(self):
+        return dict((name, getattr(self, name)) for name in self.FIELDS)
+
+    @classmethod
+    def from_dict(cls, patience, values):
+        tracker = cls(patience)
+        for name in cls.FIELDS:
+            setattr(tracker, name, values[name])
+        return tracker

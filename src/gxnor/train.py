@@ -1,0 +1,173 @@
+"""The released training loop, one epoch at a time, with run folders and resume.
+
+Per epoch (see schedule.py for the learning rate and the bookkeeping):
+train on ``floor(n / batch)`` full mini-batches of the training set in its current order
+(the remainder is dropped, as released), evaluate the validation and test sets with the
+deterministic (running-average) batch norm, record the epoch, then reshuffle the training
+set. Evaluation covers every example (full batches plus one remainder batch; for the
+released MNIST and CIFAR10 splits the sizes divide the batch, so this is the released
+``floor``). Errors are in percent.
+"""
+from __future__ import absolute_import, division, print_function
+
+import sys
+import time
+
+import lasagne
+import numpy as np
+import theano.tensor as T
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .datasets import get_augmentation, hinge_targets
+from .experiments import ConfigError
+from .graphs import TrainingGraph
+from .models import build_network
+from .schedule import BestEpochs, learning_rate
+
+__all__ = ['Trainer']
+
+
+class Trainer(object):
+    """Network, compiled functions and loop state of one run (graphs built once)."""
+
+    def __init__(self, config, dataset, architecture=None):
+        self.config = config
+        self.dataset = dataset
+        if len(dataset.train) < config['batch_size']:
+            raise ConfigError("batch_size=%d is larger than the training set (%d examples): "
+                              "no full mini-batch to train on"
+                              % (config['batch_size'], len(dataset.train)))
+        # Released: numpy.random.seed(seed) at start; Lasagne's global RNG (numpy's) draws
+        # the initial weights and the MRG seeds.
+        np.random.seed(config['seed'])
+        lasagne.random.set_rng(np.random.mtrand._rand)
+        inputs = T.tensor4('inputs')
+        self.network = build_network(
+            architecture or config['architecture'], inputs,
+            input_shape=dataset.train.shape[1:], discrete=config['discrete'],
+            H=config['H'], N=config['N'], act_r=config['act_r'], act_a=config['act_a'],
+            act_N=config['act_N'], pulse_shape=config['pulse'],
+            bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'])
+        self.graph = TrainingGraph(self.network, inputs, m=config['m'],
+                                   random_search=config['random_search'],
+                                   c_prob=config['c_prob'])
+        self.augment = get_augmentation(config['augment'])
+        self.data_rng = np.random.RandomState(config['seed'])
+        self.order = np.arange(len(dataset.train))
+        self.best = BestEpochs(config['patience'])
+        self.records = []
+        self.wall_seconds = 0.0
+
+    @property
+    def epoch(self):
+        """The next epoch to run (= number of epochs done)."""
+        return len(self.records)
+
+    # -------------------------------------------------------------------- one epoch
+    def learning_rate(self, epoch):
+        c = self.config
+        return learning_rate(epoch, c['lr_start'], c['lr_fin'], c['num_epochs'], c['lr_steps'])
+
+    def train_epoch(self, rate, progress=None):
+        batch = self.config['batch_size']
+        split = self.dataset.train
+        count = len(split) // batch
+        total = 0.0
+        for index in range(count):
+            x, labels = split.batch(self.order[index * batch:(index + 1) * batch])
+            x = self.augment(x, self.data_rng)
+            total += float(self.graph.train(x, hinge_targets(labels), rate))
+            if progress:
+                progress(index + 1, count)
+        return total / count
+
+    def evaluate(self, split):
+        """(mean loss, error in percent) over every example of ``split``."""
+        batch = self.config['batch_size']
+        loss = 0.0
+        errors = 0
+        for start in range(0, len(split), batch):
+            x, labels = split.batch(slice(start, start + batch))
+            batch_loss, batch_errors = self.graph.evaluate(x, hinge_targets(labels))
+            loss += float(batch_loss) * len(labels)
+            errors += int(batch_errors)
+        return loss / len(split), 100.0 * errors / len(split)
+
+    def run_epoch(self, progress=None):
+        epoch = self.epoch
+        started = time.time()
+        rate = self.learning_rate(epoch)
+        update_type = self.best.update_type(epoch)
+        self.graph.updates.set_update_type(update_type)
+        train_loss = self.train_epoch(rate, progress)
+        valid_loss, valid_error = self.evaluate(self.dataset.valid)
+        test_loss, test_error = self.evaluate(self.dataset.test)
+        if self.best.update(epoch, valid_error, test_error):
+            self.graph.updates.remember_best()
+        self.order = self.order[self.data_rng.permutation(len(self.order))]
+        seconds = time.time() - started
+        self.wall_seconds += seconds
+        record = dict(epoch=epoch, lr=rate, train_loss=train_loss, valid_loss=valid_loss,
+                      valid_error=valid_error, test_loss=test_loss, test_error=test_error,
+                      update_type=update_type, seconds=round(seconds, 3))
+        self.records.append(record)
+        return record
+
+    # ------------------------------------------------------------------- checkpoints
+    def save(self, path):
+        loop_state = dict(records=self.records, best=self.best.to_dict(),
+                          wall_seconds=self.wall_seconds)
+        save_checkpoint(path, self.graph.state, self.data_rng, loop_state,
+                        extra_arrays=dict(order=self.order))
+
+    def restore(self, path):
+        loop_state, extra = load_checkpoint(path, self.graph.state, self.data_rng)
+        self.records = loop_state['records']
+        self.best = BestEpochs.from_dict(self.config['patience'], loop_state['best'])
+        self.wall_seconds = loop_state['wall_seconds']
+        self.order = extra['order']
+
+    def summary(self):
+        c = self.config
+        planned = c['num_epochs']
+        limit = c['stop_after'] or planned
+        last = self.records[-1] if self.records else {}
+        summary = dict(self.best.to_dict(), epochs_run=self.epoch, epochs_planned=planned,
+                       stopped_after=c['stop_after'], finished=self.epoch >= limit,
+                       final_test_error=last.get('test_error'),
+                       wall_seconds=round(self.wall_seconds, 1),
+                       seconds_per_epoch=round(self.wall_seconds / max(1, self.epoch), 2))
+        return summary
+
+
+def epoch_report(record, trainer, stream=sys.stdout):
+    """The per-epoch lines, in the released script's spirit."""
+    best = trainer.best
+    c = trainer.config
+    stream.write("Epoch %d of %d took %.1fs  (LR %.6g, update_type %d)\n"
+                 % (record['epoch'], c['num_epochs'], record['seconds'], record['lr'],
+                    record['update_type']))
+    stream.write("  training loss:         %.6f\n" % record['train_loss'])
+    stream.write("  validation loss/error: %.6f / %.2f%%\n"
+                 % (record['valid_loss'], record['valid_error']))
+    stream.write("  test loss/error:       %.6f / %.2f%%\n"
+                 % (record['test_loss'], record['test_error']))
+    stream.write("  best test error:       %.2f%% (epoch %d); test at best valid: %.2f%% "
+                 "(epoch %d)\n" % (best.best_test_error, best.best_test_epoch,
+                                   best.test_error_at_best_valid, best.best_valid_epoch))
+    stream.flush()
+
+
+def progress_bar(stream=sys.stderr, width=30):
+    """A progress callback drawing a bar inside long epochs, only on a terminal."""
+    if not hasattr(stream, 'isatty') or not stream.isatty():
+        return None
+
+    def draw(done, total):
+        filled = int(width * done / total)
+        stream.write("\r  [%s%s] %d/%d batches" % ('#' * filled, '.' * (width - filled),
+                                                   done, total))
+        if done == total:
+            stream.write("\r" + " " * (width + 30) + "\r")
+        stream.flush()
+    return draw

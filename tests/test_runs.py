@@ -1,0 +1,126 @@
+"""Run folders, atomic writes, and checkpoint/resume equality on a tiny network."""
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+
+import lasagne
+import numpy as np
+import pytest
+
+from gxnor import cli
+from gxnor.checkpoint import CheckpointError
+from gxnor.datasets import Dataset, Split
+from gxnor.datasets.splits import scale_unit_pm1
+from gxnor.models import Conv, Dense
+from gxnor.runs import RunFolderError
+
+TINY = [Conv(4, 3, 'valid', True), Dense(16, 1.0), Dense(10, 1.0)]
+SETTINGS = dict(batch_size=100, num_epochs=6, lr_start=0.01, lr_fin=0.001, seed=7)
+
+
+def _dataset():
+    """A learnable 10-class problem on 8x8 uint8 images (labels from a fixed projection)."""
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, (500, 1, 8, 8)).astype(np.uint8)
+    labels = np.argmax(images.reshape(500, -1).dot(rng.standard_normal((64, 10))), axis=1)
+    split = lambda s: Split(images[s], labels[s], scale_unit_pm1, name='tiny')
+    return Dataset('tiny', split(slice(0, 300)), split(slice(300, 400)), split(slice(400, 500)),
+                   source={'synthetic': True})
+
+
+def _run(results, **kwargs):
+    settings = dict(SETTINGS, **kwargs.pop('settings', {}))
+    return cli.run_experiment('mnist', settings, results_dir=str(results), architecture=TINY,
+                              dataset=_dataset(), stream=_Sink(),
+                              **kwargs)
+
+
+class _Sink(object):
+    def write(self, text):
+        pass
+
+    def flush(self):
+        pass
+
+
+def _weights(trainer):
+    return [p.get_value() for p in trainer.graph.state]
+
+
+def test_resume_gives_the_same_run_as_no_interruption(tmpdir):
+    whole = _run(tmpdir.join('a'), run='r')
+    part = _run(tmpdir.join('b'), run='r', settings=dict(stop_after=3))
+    assert part.epoch == 3
+    resumed = _run(tmpdir.join('b'), run='r', resume=True)
+    assert resumed.epoch == 6
+    for a, b in zip(_weights(whole), _weights(resumed)):
+        np.testing.assert_array_equal(a, b)
+    assert [r['test_error'] for r in whole.records] == [r['test_error'] for r in resumed.records]
+    log = tmpdir.join('b', 'runs', 'r', 'epochs.jsonl').readlines()
+    assert [json.loads(line)['epoch'] for line in log] == list(range(6))
+    # the discrete weights are on the grid and the run learned something
+    for W in lasagne.layers.get_all_params(resumed.network, discrete=True):
+        assert set(np.unique(W.get_value())) <= {-1.0, 0.0, 1.0}
+    assert resumed.records[-1]['train_loss'] < resumed.records[1]['train_loss']
+
+
+def test_records_and_summary(tmpdir):
+    trainer = _run(tmpdir, run='r', settings=dict(stop_after=2))
+    records = trainer.records
+    assert [r['lr'] for r in records] == [0.0, 0.01]
+    assert records[0]['update_type'] == 200
+    folder = tmpdir.join('runs', 'r')
+    summary = json.loads(folder.join('summary.json').read())
+    assert summary['epochs_run'] == 2 and summary['epochs_planned'] == 6
+    assert summary['stopped_after'] == 2 and summary['finished'] is True
+    best = min(range(2), key=lambda e: (records[e]['test_error'], -e))
+    assert summary['best_test_epoch'] == best
+    assert summary['best_test_error'] == records[best]['test_error']
+    config = json.loads(folder.join('config.json').read())
+    assert config['hyperparameters']['batch_size'] == 100
+    assert config['versions']['theano'] == '0.8.2' and 'floatX=float32' in config['theano_flags']
+    assert not [name for name in os.listdir(str(folder)) if name.endswith('.tmp')]
+
+
+def test_existing_run_is_never_overwritten(tmpdir):
+    _run(tmpdir, run='r', settings=dict(stop_after=1))
+    before = tmpdir.join('runs', 'r', 'epochs.jsonl').read()
+    with pytest.raises(RunFolderError) as info:
+        _run(tmpdir, run='r', settings=dict(stop_after=1))
+    assert 'already exists' in str(info.value) and 'RESUME=1' in str(info.value)
+    assert tmpdir.join('runs', 'r', 'epochs.jsonl').read() == before
+
+
+def test_resume_refuses_other_settings_and_missing_checkpoint(tmpdir):
+    _run(tmpdir, run='r', settings=dict(stop_after=1))
+    with pytest.raises(RunFolderError) as info:
+        _run(tmpdir, run='r', resume=True, settings=dict(H=0.5))
+    assert 'H: run has 1.0, now 0.5' in str(info.value)
+    with pytest.raises(RunFolderError) as info:
+        _run(tmpdir, run='other', resume=True)
+    assert 'no checkpoint' in str(info.value)
+
+
+def test_corrupt_checkpoint_is_reported(tmpdir):
+    _run(tmpdir, run='r', settings=dict(stop_after=1))
+    tmpdir.join('runs', 'r', 'checkpoint.npz').write('not a zip file')
+    with pytest.raises(CheckpointError) as info:
+        _run(tmpdir, run='r', resume=True)
+    assert 'cannot read checkpoint' in str(info.value)
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmpdir, capsys):
+    status = cli.main(['run', 'mnist', '--set', 'H=-1', '--results', str(tmpdir)])
+    assert status == 2
+    assert 'error: H=-1.0 is not valid' in capsys.readouterr()[1]
+    status = cli.main(['run', 'mnist', '--data-dir', str(tmpdir.join('nothing')),
+                       '--results', str(tmpdir)])
+    assert status == 2
+    assert 'train-images-idx3-ubyte' in capsys.readouterr()[1]
+    assert not tmpdir.join('runs').check()  # a failed start leaves no run folder
+
+
+def test_default_run_names():
+    assert cli.default_run_name('mnist', {}) == 'mnist'
+    assert cli.default_run_name('mnist', {'num_epochs': 100, 'stop_after': 3}) == 'mnist-numepochs100'
