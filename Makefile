@@ -7,7 +7,8 @@ SHELL := /bin/bash
 # --- the Python 2.7 environment (inside the repo, git-ignored) ------------------
 PYTHON27 ?= $(firstword $(wildcard /root/.pyenv/versions/2.7.18/bin/python) \
                         $(shell command -v python2.7 2>/dev/null))
-VENV     := .venv
+# Inside the containers the environment lives outside the mounted repo (GXNOR_VENV).
+VENV     := $(or $(GXNOR_VENV),.venv)
 PY       := $(VENV)/bin/python
 BUILD    := build
 STAMP    := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
@@ -23,13 +24,22 @@ export PYTHONDONTWRITEBYTECODE := 1
 MNIST_DIR ?=
 export GXNOR_MNIST_DIR := $(MNIST_DIR)
 
-.PHONY: help env test
+.PHONY: help env test mnist mnist-quick cifar10 cifar10-quick svhn svhn-quick tables bench \
+        fetch-mnist fetch-cifar10 fetch-svhn
 help:
-	@echo "make test        build the Python 2.7 environment if missing, run the tests"
-	@echo "make mnist       the paper's MNIST experiment (released schedule)"
-	@echo "make env         only build the environment ($(VENV)/)"
+	@echo "make test           build the Python 2.7 environment if missing, run the tests"
+	@echo "make mnist          the paper's MNIST experiment (released schedule, 4000 epochs)"
+	@echo "make mnist-quick    the same run stopped after 30 epochs (schedule unchanged)"
+	@echo "make cifar10 / svhn (and -quick) the other data sets"
+	@echo "make tables         results/README.md from the run folders"
+	@echo "make bench          training / evaluation speed on synthetic input"
+	@echo "make fetch-mnist    download + verify the data (also done by the experiments)"
+	@echo "Variables: DATA_DIR RESULTS RUN RESUME=1 STOP_AFTER EPOCHS SEED SET='name=value ...'"
+	@echo "           PYTHON27 MNIST_DIR (real MNIST for the tests)"
+	@echo "make docker-help    the GPU / CPU containers"
 
-$(STAMP): requirements.txt
+# The stamp's name carries requirements.txt's checksum: a change of pins rebuilds.
+$(STAMP):
 	@if [ -z "$(PYTHON27)" ] || ! "$(PYTHON27)" -c 'import sys; assert sys.version_info[:2] == (2, 7)' 2>/dev/null; then \
 	  echo "error: need a Python 2.7 interpreter; pass it as 'make PYTHON27=/path/to/python2.7 ...'" >&2; exit 1; fi
 	rm -rf $(VENV) $(BUILD)/bootstrap
@@ -42,3 +52,40 @@ env: $(STAMP)
 
 test: env
 	$(PY) -m pytest -q tests
+
+# --- experiments --------------------------------------------------------------------
+DATA_DIR   ?= datasets
+RESULTS    ?= results
+RUN        ?=
+RESUME     ?=
+STOP_AFTER ?=
+EPOCHS     ?=
+SEED       ?=
+SET        ?=
+GXNOR      := $(PY) -m gxnor
+RUN_ARGS    = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
+              $(if $(RUN),--run "$(RUN)") $(if $(filter 1 yes true,$(RESUME)),--resume) \
+              $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+              $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
+
+fetch-%: env
+	$(PY) -m gxnor.datasets.fetch $* --data-dir "$(DATA_DIR)" --if-missing
+
+mnist cifar10 svhn: %: env fetch-%
+	$(GXNOR) run $* $(RUN_ARGS)
+
+# Short runs: the start of the full run's curve (STOP_AFTER keeps the schedule).
+mnist-quick:
+	$(MAKE) mnist STOP_AFTER=$(or $(STOP_AFTER),30) RUN=$(or $(RUN),mnist-quick)
+cifar10-quick:
+	$(MAKE) cifar10 STOP_AFTER=$(or $(STOP_AFTER),5) RUN=$(or $(RUN),cifar10-quick)
+svhn-quick:
+	$(MAKE) svhn STOP_AFTER=$(or $(STOP_AFTER),2) RUN=$(or $(RUN),svhn-quick)
+
+tables: env
+	$(GXNOR) tables --results "$(RESULTS)"
+
+bench: env
+	$(PY) -m gxnor.bench $(BENCH_ARGS)
+
+include docker/docker.mk

@@ -1,0 +1,104 @@
+# docker/docker.mk: the container targets, included by the top-level Makefile.
+# Inside a container the commands are the same make targets as on the host:
+#
+#   make docker-build                       GPU image (Kepler/Maxwell/Pascal GPUs only)
+#   make docker-build-cpu                   CPU image (any machine)
+#   make docker-run     TARGET=mnist        run `make mnist` in the GPU image
+#   make docker-run-cpu TARGET=test         run `make test` in the CPU image
+#   make docker-run-cpu TARGET=mnist DATA_DIR=/big/disk/datasets ARGS='VAR=value ...'
+#
+# The repository is mounted at /work, so results/, datasets/ and build/ are the
+# host's; the container runs as the calling user. See docs/docker.md.
+# Nothing here runs a command while the Makefile is parsed (the images include
+# this file too, where there is no docker).
+
+DOCKER            ?= docker
+DOCKER_IMAGE_GPU  ?= gxnor:gpu
+DOCKER_IMAGE_CPU  ?= gxnor:cpu
+# The local CUDA 8 base image (docker/cuda8.Dockerfile); it must equal the
+# default BASE_IMAGE of docker/gpu.Dockerfile (tools/check_pins.py checks).
+DOCKER_CUDA8_IMAGE ?= gxnor/cuda:8.0-cudnn5-devel-ubuntu16.04
+# Base images; empty means the Dockerfile's own default (its ARG BASE_IMAGE).
+DOCKER_GPU_BASE   ?=
+DOCKER_CPU_BASE   ?=
+# GPU image: Theano's dnn.enabled (True, or False for a base without cuDNN 4/5).
+DOCKER_DNN        ?=
+# docker run --gpus value, e.g. DOCKER_GPUS='"device=1"' to pick one GPU.
+DOCKER_GPUS       ?= all
+DOCKER_BUILD_ARGS ?=
+DOCKER_RUN_ARGS   ?=
+# Directory variables handed to make in the container when you set them
+# (command line or environment): a directory inside the repository is passed
+# as its path under /work, any other is mounted at /mnt/<NAME>. One directory
+# each (a `:`-separated PYLEARN2_DATA_PATH list cannot be mounted).
+DOCKER_DIR_VARS   ?= DATA_DIR MNIST_DIR GXNOR_DATA_DIR PYLEARN2_DATA_PATH
+# The make target to run in the container, and more make arguments for it.
+TARGET ?=
+ARGS   ?=
+
+_dk_comma := ,
+# The top-level Makefile puts its own (host-path) Theano flags in front of the
+# caller's THEANO_FLAGS; only the caller's part goes into the container.
+_dk_theano_flags := $(THEANO_FLAGS)
+ifneq ($(GXNOR_THEANO_FLAGS),)
+_dk_theano_flags := $(patsubst $(_dk_comma)%,%,$(patsubst $(GXNOR_THEANO_FLAGS)%,%,$(_dk_theano_flags)))
+endif
+
+# A variable counts as given when it comes from the command line or environment.
+_dk_given = $(and $(filter command line environment environment override,$(origin $(1))),$(strip $($(1))))
+_dk_abs = $(abspath $(if $(filter /%,$(1)),$(1),$(CURDIR)/$(1)))
+_dk_in_repo = $(filter $(CURDIR)/%,$(call _dk_abs,$(1))/)
+_dk_mounts = $(foreach v,$(DOCKER_DIR_VARS),$(if $(call _dk_given,$(v)),$(if $(findstring :,$($(v))),$(error $(v)=$($(v)): give the container one directory, not a list))$(if $(call _dk_in_repo,$($(v))),,-v "$(call _dk_abs,$($(v))):/mnt/$(v)")))
+_dk_dirvars = $(foreach v,$(DOCKER_DIR_VARS),$(if $(call _dk_given,$(v)),$(v)=$(if $(call _dk_in_repo,$($(v))),$(patsubst $(CURDIR)/%,/work/%,$(call _dk_abs,$($(v)))/),/mnt/$(v))))
+
+# $(call _dk_run,IMAGE,KIND,EXTRA DOCKER RUN OPTIONS)
+define _dk_run
+	@if [ -z "$(TARGET)" ]; then \
+	  echo "usage: make $@ TARGET=<make target> [ARGS='VAR=value ...'] [DATA_DIR=...]" >&2; exit 2; fi
+	@mkdir -p build results
+	tty=; if [ -t 0 ] && [ -t 1 ]; then tty=-it; fi; \
+	$(DOCKER) run --rm --init $$tty \
+	  --user "$$(id -u):$$(id -g)" -e HOME=/tmp/gxnor-home \
+	  -v "$(CURDIR):/work" -w /work $(_dk_mounts) \
+	  -e THEANO_FLAGS="base_compiledir=/work/build/theano-docker-$(2)$(if $(_dk_theano_flags),$(_dk_comma)$(_dk_theano_flags))" \
+	  $(if $(GXNOR_SKIP_GPU_CHECK),-e GXNOR_SKIP_GPU_CHECK="$(GXNOR_SKIP_GPU_CHECK)") \
+	  $(3) $(DOCKER_RUN_ARGS) $(1) \
+	  make $(TARGET) $(_dk_dirvars) $(ARGS)
+endef
+
+.PHONY: docker-build docker-build-cpu docker-build-cuda8 docker-run docker-run-cpu docker-help
+
+docker-help:
+	@echo "make docker-build                 GPU image $(DOCKER_IMAGE_GPU) (Kepler/Maxwell/Pascal GPUs only)"
+	@echo "make docker-build-cpu             CPU image $(DOCKER_IMAGE_CPU)"
+	@echo "make docker-build-cuda8           only the local CUDA 8 base image $(DOCKER_CUDA8_IMAGE)"
+	@echo "make docker-run TARGET=mnist      run 'make mnist' in the GPU image (--gpus $(DOCKER_GPUS))"
+	@echo "make docker-run-cpu TARGET=mnist  run 'make mnist' in the CPU image"
+	@echo "  more: DATA_DIR=/abs/path ARGS='VAR=value ...' DOCKER_GPU_BASE=... (docs/docker.md)"
+
+docker-build-cuda8:
+	DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/cuda8.Dockerfile $(DOCKER_BUILD_ARGS) \
+	  -t $(DOCKER_CUDA8_IMAGE) docker
+
+# Builds the local CUDA 8 base first when the GPU image uses it and it is missing.
+docker-build:
+	@base="$(DOCKER_GPU_BASE)"; \
+	if [ -z "$$base" ]; then base="$$(sed -n 's/^ARG BASE_IMAGE=//p' docker/gpu.Dockerfile)"; fi; \
+	if [ "$$base" = "$(DOCKER_CUDA8_IMAGE)" ] && ! $(DOCKER) image inspect "$$base" >/dev/null 2>&1; then \
+	  echo "$$base is not built yet: building it from docker/cuda8.Dockerfile"; \
+	  $(MAKE) --no-print-directory docker-build-cuda8 || exit 1; fi
+	DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/gpu.Dockerfile \
+	  $(if $(DOCKER_GPU_BASE),--build-arg BASE_IMAGE=$(DOCKER_GPU_BASE)) \
+	  $(if $(DOCKER_DNN),--build-arg DNN_ENABLED=$(DOCKER_DNN)) \
+	  $(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE_GPU) $(CURDIR)
+
+docker-build-cpu:
+	DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/cpu.Dockerfile \
+	  $(if $(DOCKER_CPU_BASE),--build-arg BASE_IMAGE=$(DOCKER_CPU_BASE)) \
+	  $(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE_CPU) $(CURDIR)
+
+docker-run:
+	$(call _dk_run,$(DOCKER_IMAGE_GPU),gpu,--gpus $(DOCKER_GPUS))
+
+docker-run-cpu:
+	$(call _dk_run,$(DOCKER_IMAGE_CPU),cpu,)

@@ -1,0 +1,68 @@
+# The GPU image: Python 2.7 + the pinned stack of requirements.txt + Theano
+# 0.8.2 with device=gpu on CUDA 8.0 and cuDNN 5.1.
+#
+# FOR KEPLER / MAXWELL / PASCAL GPUs ONLY (compute capability < 7.0; the
+# authors used a Tesla K80). Theano 0.8.2's old GPU backend computes wrong
+# reductions on Volta and newer, so the entrypoint refuses those GPUs; use
+# docker/cpu.Dockerfile there. See docs/docker.md.
+#
+#   make docker-build                  (builds docker/cuda8.Dockerfile first if needed)
+#   make docker-run TARGET=mnist
+#
+# BASE_IMAGE must be an Ubuntu 16.04 image with CUDA 8.0 (+ cuDNN 5.1) in
+# /usr/local/cuda: by default the one docker/cuda8.Dockerfile builds locally,
+# because NVIDIA deleted nvidia/cuda:8.0-* from Docker Hub. Build context: the
+# repository root (docker/gpu.Dockerfile.dockerignore keeps it small).
+ARG BASE_IMAGE=gxnor/cuda:8.0-cudnn5-devel-ubuntu16.04
+FROM ${BASE_IMAGE}
+
+# True: Theano must use cuDNN (error if it cannot); False: never use it (for a
+# base image without cuDNN v4/v5, which Theano 0.8.2 cannot use).
+ARG DNN_ENABLED=True
+ARG DEBIAN_FRONTEND=noninteractive
+ARG PIP_NO_CACHE_DIR=1
+ARG PIP_DISABLE_PIP_VERSION_CHECK=1
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# Ubuntu 16.04's own Python 2.7 and compilers (g++ 5.4 is a host compiler CUDA
+# 8 supports). Its pip (8.1) ignores Requires-Python, so it is replaced by
+# pip 20.3.4, the last pip for Python 2.7, before anything else is installed.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      python2.7 python2.7-dev python-pip make g++ libopenblas-dev git ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && python2.7 -m pip install --no-cache-dir --index-url https://pypi.org/simple pip==20.3.4
+
+# The Python environment is built by the repository's own Makefile from the
+# same requirements.txt that CI installs, into /opt/gxnor-venv: outside the
+# repository, which is mounted at /work at run time.
+COPY Makefile requirements.txt /opt/gxnor/
+COPY docker/docker.mk /opt/gxnor/docker/
+RUN make -C /opt/gxnor env VENV=/opt/gxnor-venv PYTHON27=/usr/bin/python2.7 \
+ && rm -rf /opt/gxnor/build
+
+# Then, without dependencies, the GitHub-only versions the authors used
+# (Lasagne 0.2.dev1 REPLACES requirements.txt's Lasagne 0.1 here; pylearn2).
+COPY docker/requirements-extra.txt /opt/gxnor/docker/
+RUN /opt/gxnor-venv/bin/pip install --no-cache-dir --no-deps --force-reinstall \
+      --src /opt/gxnor/src -r /opt/gxnor/docker/requirements-extra.txt
+
+COPY docker/entrypoint.sh docker/gpu_check.py docker/verify_env.py docker/theanorc-gpu /opt/gxnor/docker/
+RUN install -D -m 0644 /opt/gxnor/docker/theanorc-gpu /etc/gxnor/theanorc \
+ && sed -i "s/^enabled = True\$/enabled = ${DNN_ENABLED}/" /etc/gxnor/theanorc \
+ && THEANORC=/etc/gxnor/theanorc THEANO_FLAGS=device=cpu,base_compiledir=/tmp/theano-verify \
+      /opt/gxnor-venv/bin/python /opt/gxnor/docker/verify_env.py \
+      /opt/gxnor/requirements.txt /opt/gxnor/docker/requirements-extra.txt \
+ && rm -rf /tmp/theano-verify
+
+LABEL org.opencontainers.image.title="gxnor GPU (Theano 0.8.2, CUDA 8; Kepler/Maxwell/Pascal only)"
+ENV GXNOR_IMAGE=gpu \
+    GXNOR_VENV=/opt/gxnor-venv \
+    THEANORC=/etc/gxnor/theanorc \
+    PATH=/opt/gxnor-venv/bin:${PATH} \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /work
+ENTRYPOINT ["/bin/bash", "/opt/gxnor/docker/entrypoint.sh"]
+CMD ["make", "help"]
