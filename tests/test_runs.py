@@ -124,3 +124,37 @@ def test_cli_reports_bad_input_without_a_traceback(tmpdir, capsys):
 def test_default_run_names():
     assert cli.default_run_name('mnist', {}) == 'mnist'
     assert cli.default_run_name('mnist', {'num_epochs': 100, 'stop_after': 3}) == 'mnist-numepochs100'
+
+
+class _RecordingGraph(object):
+    """Stands in for the compiled training function to see what reaches it."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.batches = []
+
+    def train(self, x, t, rate):
+        self.batches.append(x.copy())
+        return self.graph.train(x, t, rate)
+
+    def __getattr__(self, name):
+        return getattr(self.graph, name)
+
+
+@pytest.mark.parametrize('mode', ['faithful', 'standard'])
+def test_augmentation_mode_decides_what_training_sees(mode):
+    from gxnor.experiments import configure
+    from gxnor.train import Trainer
+    dataset = _dataset()
+    config = configure('cifar10', dict(SETTINGS, augment=mode))
+    trainer = Trainer(config, dataset, architecture=TINY)
+    trainer.graph = _RecordingGraph(trainer.graph)
+    trainer.run_epoch()
+    first = trainer.graph.batches[0]
+    untouched = dataset.train.batch(np.arange(100))[0]   # epoch 0 trains in file order
+    if mode == 'faithful':
+        np.testing.assert_array_equal(first, untouched)
+    else:
+        assert first.shape == untouched.shape
+        assert np.mean(np.all(first == untouched, axis=(1, 2, 3))) < 0.5
+    assert len(trainer.graph.batches) == 3     # floor(300 / 100) full batches
