@@ -33,6 +33,9 @@ help:
 	@echo "make cifar10 / svhn (and -quick) the other data sets"
 	@echo "make tables         results/README.md from the run folders"
 	@echo "make bench          training / evaluation speed on synthetic input"
+	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
+	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
+	@echo "make sweep-slurm SWEEP=ablation-m   a Slurm job-array script for a sweep"
 	@echo "make fetch-mnist    download + verify the data (also done by the experiments)"
 	@echo "Variables: DATA_DIR RESULTS RUN RESUME=1 STOP_AFTER EPOCHS SEED SET='name=value ...'"
 	@echo "           PYTHON27 MNIST_DIR (real MNIST for the tests)"
@@ -81,6 +84,28 @@ cifar10-quick:
 	$(MAKE) cifar10 STOP_AFTER=$(or $(STOP_AFTER),5) RUN=$(or $(RUN),cifar10-quick)
 svhn-quick:
 	$(MAKE) svhn STOP_AFTER=$(or $(STOP_AFTER),2) RUN=$(or $(RUN),svhn-quick)
+
+# --- the paper's other studies (docs/experiments.md) -----------------------------------
+SWEEPS     := ablation-m ablation-a ablation-r ablation-pulse ablation-states special-cases
+EXPERIMENT ?= mnist
+ONLY       ?=
+SWEEP      ?=
+SWEEP_SHARED = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
+               $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+               $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
+.PHONY: $(SWEEPS) sweep-slurm
+
+# One generated target per point, so `make -j N ablation-m` runs N points at a time.
+$(SWEEPS): %: env fetch-$(EXPERIMENT)
+	@mkdir -p $(BUILD)
+	$(PY) -m gxnor.sweeps makefile $@ --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
+	  -- $(SWEEP_SHARED) > $(BUILD)/sweep-$@.mk
+	$(MAKE) -f $(BUILD)/sweep-$@.mk $@
+
+sweep-slurm: env
+	@if [ -z "$(SWEEP)" ]; then echo "usage: make sweep-slurm SWEEP=<one of: $(SWEEPS)> [ONLY=...]" >&2; exit 2; fi
+	$(PY) -m gxnor.sweeps slurm $(SWEEP) --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
+	  -- $(SWEEP_SHARED)
 
 tables: env
 	$(GXNOR) tables --results "$(RESULTS)"

@@ -158,3 +158,19 @@ def test_augmentation_mode_decides_what_training_sees(mode):
         assert first.shape == untouched.shape
         assert np.mean(np.all(first == untouched, axis=(1, 2, 3))) < 0.5
     assert len(trainer.graph.batches) == 3     # floor(300 / 100) full batches
+
+
+def test_activation_sparsity_is_counted_exactly(tmpdir):
+    import theano
+    from gxnor.layers import DiscreteActivationLayer
+    trainer = _run(tmpdir, run='r', settings=dict(stop_after=2))
+    hidden = [l for l in lasagne.layers.get_all_layers(trainer.network)
+              if isinstance(l, DiscreteActivationLayer)]
+    inputs = lasagne.layers.get_all_layers(trainer.network)[0].input_var
+    forward = theano.function([inputs], lasagne.layers.get_output(hidden, deterministic=True))
+    x, _ = trainer.dataset.test.batch(slice(None))
+    values = np.concatenate([a.ravel() for a in forward(x)])
+    assert set(np.unique(values)) <= {-1.0, 0.0, 1.0}
+    assert trainer.records[-1]['activation_sparsity'] == np.mean(values == 0)
+    summary = json.loads(tmpdir.join('runs', 'r', 'summary.json').read())
+    assert summary['activation_sparsity'] == trainer.records[-1]['activation_sparsity']

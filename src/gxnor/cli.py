@@ -49,12 +49,19 @@ def _check_same_settings(folder, config):
 
 
 def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=None,
-                   results_dir='results', architecture=None, dataset=None, stream=sys.stdout):
-    """Run (or resume) one experiment into ``results_dir/runs/<run>``; returns the Trainer."""
+                   results_dir='results', architecture=None, dataset=None, stream=sys.stdout,
+                   sweep=None, resume_if_exists=False):
+    """Run (or resume) one experiment into ``results_dir/runs/<run>``; returns the Trainer.
+
+    ``resume_if_exists`` (sweeps): resume when the run has a checkpoint, else start it;
+    a finished run then just reports. ``sweep`` is recorded in config.json.
+    """
     overrides = OrderedDict(overrides or {})
     config = configure(experiment, overrides)
     name = run or default_run_name(experiment, overrides)
     folder = RunFolder(os.path.join(results_dir, 'runs', name))
+    if resume_if_exists and os.path.exists(folder.checkpoint_path):
+        resume = True
     # Refuse an existing folder before the slow steps (data, compilation) ...
     if not resume and os.path.exists(folder.path):
         RunFolder.open(results_dir, name, resume)
@@ -76,7 +83,8 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
         folder = RunFolder.open(results_dir, name, resume)
         folder.write_config(dict(
             facts, experiment=experiment, run=name, dataset=config['dataset'],
-            hyperparameters=_jsonable(config), data_source=getattr(dataset, 'source', None)))
+            hyperparameters=_jsonable(config), data_source=getattr(dataset, 'source', None),
+            sweep=sweep, overrides=_jsonable(overrides)))
 
     limit = config['stop_after'] or config['num_epochs']
     progress = progress_bar()
@@ -119,6 +127,9 @@ def _parser():
     run.add_argument('experiment', choices=list(EXPERIMENTS))
     run.add_argument('--run', help='run folder name (default: experiment + overrides)')
     run.add_argument('--resume', action='store_true', help='continue the run from its checkpoint')
+    run.add_argument('--resume-if-exists', action='store_true',
+                     help='resume when the run has a checkpoint, else start it (sweeps)')
+    run.add_argument('--sweep', help='the sweep this run is a point of (recorded in config.json)')
     run.add_argument('--stop-after', type=int, help='end after K epochs, schedule unchanged')
     run.add_argument('--epochs', type=int, help='number of epochs of the schedule itself')
     run.add_argument('--seed', type=int)
@@ -146,7 +157,8 @@ def main(argv=None):
             if getattr(args, option) is not None:
                 overrides[name] = getattr(args, option)
         run_experiment(args.experiment, overrides, run=args.run, resume=args.resume,
-                       data_dir=args.data_dir, results_dir=args.results)
+                       data_dir=args.data_dir, results_dir=args.results, sweep=args.sweep,
+                       resume_if_exists=args.resume_if_exists)
         return 0
     except USER_ERRORS as error:
         sys.stderr.write("error: %s\n" % error)

@@ -10,6 +10,7 @@ import theano
 import theano.tensor as T
 from theano.sandbox.rng_mrg import MRG_RandomStreams
 
+from .layers import DiscreteActivationLayer
 from .updates import GXNORUpdates
 
 __all__ = ['squared_hinge', 'misclassified', 'TrainingGraph', 'new_random_stream']
@@ -37,8 +38,10 @@ class TrainingGraph(object):
     """Compiled functions for one network.
 
     * ``train(x, t, lr) -> loss``: one update (DST + Adam + batch-norm statistics);
-    * ``evaluate(x, t) -> (loss, errors)``: deterministic pass (running BN statistics),
-      loss averaged over the batch and the number of misclassified examples.
+    * ``evaluate(x, t) -> (loss, errors, zeros, activations)``: deterministic pass (running
+      BN statistics): loss averaged over the batch, the number of misclassified examples,
+      and how many of the hidden activations' values are exactly zero out of how many
+      (the activation sparsity, measured in the same pass).
     """
 
     def __init__(self, output_layer, input_var, m=3.0, random_search='released', c_prob=0.8,
@@ -54,10 +57,15 @@ class TrainingGraph(object):
         self.train = theano.function([input_var, targets, learning_rate], train_loss,
                                      updates=self.updates.updates)
 
-        test_output = lasagne.layers.get_output(output_layer, deterministic=True)
+        hidden = [layer for layer in lasagne.layers.get_all_layers(output_layer)
+                  if isinstance(layer, DiscreteActivationLayer)]
+        outputs = lasagne.layers.get_output([output_layer] + hidden, deterministic=True)
+        test_output, activations = outputs[0], outputs[1:]
         test_loss = squared_hinge(test_output, targets)
         errors = T.sum(misclassified(test_output, targets))
-        self.evaluate = theano.function([input_var, targets], [test_loss, errors])
+        zeros = sum((T.sum(T.eq(a, 0), dtype='int64') for a in activations), T.constant(0, dtype='int64'))
+        count = sum((T.prod(a.shape, dtype='int64') for a in activations), T.constant(0, dtype='int64'))
+        self.evaluate = theano.function([input_var, targets], [test_loss, errors, zeros, count])
         self.output_layer = output_layer
         self.srng = srng
 

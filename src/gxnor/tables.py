@@ -272,12 +272,18 @@ def commit_cell(commit):
     return short + (' (dirty)' if 'dirty' in commit[7:] else '')
 
 
-def row(run, paper_entry):
-    s, c = run['summary'], run['config']
+def files_cell(run):
+    """Links to the run's curves (when plotted) and summary."""
     link = 'runs/%s/' % quote(run['name'].encode('utf-8'), safe='')
     files = '[summary](%s%s)' % (link, SUMMARY_FILE)
     if run['has_plot']:
         files = '[curves](%s%s), %s' % (link, PLOT_FILE, files)
+    return files
+
+
+def row(run, paper_entry):
+    s, c = run['summary'], run['config']
+    files = files_cell(run)
     cells = (run['name'],
              paper_error_cell(paper_entry),
              best_cell(s['best_test_error'], s['best_test_epoch']),
@@ -302,6 +308,8 @@ def _build(results_dir):
                         % (PAPER_FILE, _error_text(e)))
     if not runs:
         lines += [NO_RUNS.rstrip('\n'), '']
+    sweep_runs = [run for run in runs if run['config'].get('sweep')]
+    runs = [run for run in runs if not run['config'].get('sweep')]
     datasets = []
     for run in runs:
         if run['dataset'] not in datasets:
@@ -319,11 +327,90 @@ def _build(results_dir):
         lines.append('|' + '---|' * len(HEADER))
         lines += [row(run, entry) for run in runs if run['dataset'] == dataset]
         lines.append('')
+    lines += sweep_sections(results_dir, sweep_runs)
     if warnings:
         lines += ['## Skipped run folders', '']
         lines += ['- ' + _cell(w) for w in warnings]
         lines.append('')
     return '\n'.join(_u(line) for line in lines), warnings
+
+
+# ------------------------------------------------------------------ sweeps
+SWEEP_HEADER = ('setting', 'data', 'best test error % (epoch)', 'test error % at best valid (epoch)',
+                'zero activations % (at best test)', 'epochs', 'time', 'files')
+_NOT_SETTINGS = ('stop_after', 'num_epochs', 'seed')
+
+
+def setting_label(config):
+    """The point's settings (what the sweep varies), e.g. "m=3" or "N=0, act_N=none"."""
+    overrides = config.get('overrides') or {}
+    items = [(k, v) for k, v in sorted(overrides.items()) if k not in _NOT_SETTINGS]
+    return ', '.join('%s=%s' % (_u(k), _u(v)) for k, v in items) or '(released settings)'
+
+
+def _percent(share):
+    return fmt_pct(100.0 * share) if _is_number(share) else 'n/a'
+
+
+def sweep_sections(results_dir, sweep_runs):
+    """Markdown lines: one table (and one plot) per sweep that has runs."""
+    from .sweeps import SWEEPS
+    lines = []
+    names = [n for n in SWEEPS if any(r['config']['sweep'] == n for r in sweep_runs)]
+    names += sorted(set(r['config']['sweep'] for r in sweep_runs) - set(names))
+    for name in names:
+        runs = [r for r in sweep_runs if r['config']['sweep'] == name]
+        about = SWEEPS[name]['about'] if name in SWEEPS else ''
+        schedules = sorted(set(epochs_cell(r['summary']) for r in runs))
+        plot = write_sweep_plot(results_dir, name, runs)
+        lines += ['## Sweep %s' % name, '', '%s. Schedule: %s. The paper\'s values for this '
+                  'study are not in this repository yet (to add from the PDF to %s).'
+                  % (about[:1].upper() + about[1:], '; '.join(schedules), PAPER_FILE), '',
+                  '![%s](%s)' % (name, plot), '']
+        lines.append('| ' + ' | '.join(SWEEP_HEADER) + ' |')
+        lines.append('|' + '---|' * len(SWEEP_HEADER))
+        for run in runs:
+            s = run['summary']
+            cells = (setting_label(run['config']), run['dataset'],
+                     best_cell(s['best_test_error'], s['best_test_epoch']),
+                     best_cell(s['test_error_at_best_valid'], s['best_valid_epoch']),
+                     _percent(s.get('activation_sparsity_at_best_test')),
+                     epochs_cell(s), time_cell(s))
+            lines.append('| ' + ' | '.join(_cell(x) for x in cells) + ' | ' + files_cell(run) + ' |')
+        lines.append('')
+    return lines
+
+
+def write_sweep_plot(results_dir, name, runs):
+    """``sweeps/<name>.png``: best test error and test error at best valid per setting."""
+    import matplotlib
+    if 'matplotlib.pyplot' not in sys.modules:
+        matplotlib.use('Agg')
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    folder = os.path.join(results_dir, 'sweeps')
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    labels = [setting_label(r['config']) for r in runs]
+    best = [r['summary']['best_test_error'] for r in runs]
+    honest = [r['summary']['test_error_at_best_valid'] for r in runs]
+    figure = Figure(figsize=(max(6, 0.9 * len(runs) + 2), 4.5))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    positions = range(len(runs))
+    axes.bar([p - 0.2 for p in positions], [b if _is_number(b) else 0 for b in best], 0.4,
+             label='best test error (released metric)')
+    axes.bar([p + 0.2 for p in positions], [h if _is_number(h) else 0 for h in honest], 0.4,
+             label='test error at best validation')
+    axes.set_xticks(list(positions))
+    axes.set_xticklabels(labels, rotation=30, ha='right', fontsize=8)
+    axes.set_ylabel('error (%)')
+    axes.set_title('sweep %s' % name)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path = os.path.join(folder, '%s.png' % name)
+    atomic_write(path, lambda f: figure.savefig(f, format='png', dpi=100))
+    return 'sweeps/%s.png' % name
 
 
 def render(results_dir):

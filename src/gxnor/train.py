@@ -82,16 +82,20 @@ class Trainer(object):
         return total / count
 
     def evaluate(self, split):
-        """(mean loss, error in percent) over every example of ``split``."""
+        """(mean loss, error in percent, share of zero hidden activations) over ``split``."""
         batch = self.config['batch_size']
         loss = 0.0
-        errors = 0
+        errors = zeros = count = 0
         for start in range(0, len(split), batch):
             x, labels = split.batch(slice(start, start + batch))
-            batch_loss, batch_errors = self.graph.evaluate(x, hinge_targets(labels))
+            batch_loss, batch_errors, batch_zeros, batch_count = self.graph.evaluate(
+                x, hinge_targets(labels))
             loss += float(batch_loss) * len(labels)
             errors += int(batch_errors)
-        return loss / len(split), 100.0 * errors / len(split)
+            zeros += int(batch_zeros)
+            count += int(batch_count)
+        sparsity = zeros / count if count else None
+        return loss / len(split), 100.0 * errors / len(split), sparsity
 
     def run_epoch(self, progress=None):
         epoch = self.epoch
@@ -100,8 +104,8 @@ class Trainer(object):
         update_type = self.best.update_type(epoch)
         self.graph.updates.set_update_type(update_type)
         train_loss = self.train_epoch(rate, progress)
-        valid_loss, valid_error = self.evaluate(self.dataset.valid)
-        test_loss, test_error = self.evaluate(self.dataset.test)
+        valid_loss, valid_error, _ = self.evaluate(self.dataset.valid)
+        test_loss, test_error, sparsity = self.evaluate(self.dataset.test)
         if self.best.update(epoch, valid_error, test_error):
             self.graph.updates.remember_best()
         self.order = self.order[self.data_rng.permutation(len(self.order))]
@@ -109,7 +113,8 @@ class Trainer(object):
         self.wall_seconds += seconds
         record = dict(epoch=epoch, lr=rate, train_loss=train_loss, valid_loss=valid_loss,
                       valid_error=valid_error, test_loss=test_loss, test_error=test_error,
-                      update_type=update_type, seconds=round(seconds, 3))
+                      activation_sparsity=sparsity, update_type=update_type,
+                      seconds=round(seconds, 3))
         self.records.append(record)
         return record
 
@@ -132,7 +137,11 @@ class Trainer(object):
         planned = c['num_epochs']
         limit = c['stop_after'] or planned
         last = self.records[-1] if self.records else {}
+        at_best = (self.records[self.best.best_test_epoch]
+                   if self.best.best_test_epoch is not None else {})
         summary = dict(self.best.to_dict(), epochs_run=self.epoch, epochs_planned=planned,
+                       activation_sparsity=last.get('activation_sparsity'),
+                       activation_sparsity_at_best_test=at_best.get('activation_sparsity'),
                        stopped_after=c['stop_after'], finished=self.epoch >= limit,
                        final_test_error=last.get('test_error'),
                        wall_seconds=round(self.wall_seconds, 1),
@@ -152,6 +161,9 @@ def epoch_report(record, trainer, stream=sys.stdout):
                  % (record['valid_loss'], record['valid_error']))
     stream.write("  test loss/error:       %.6f / %.2f%%\n"
                  % (record['test_loss'], record['test_error']))
+    if record.get('activation_sparsity') is not None:
+        stream.write("  zero activations:      %.1f%% (test set)\n"
+                     % (100 * record['activation_sparsity']))
     stream.write("  best test error:       %.2f%% (epoch %d); test at best valid: %.2f%% "
                  "(epoch %d)\n" % (best.best_test_error, best.best_test_epoch,
                                    best.test_error_at_best_valid, best.best_valid_epoch))
