@@ -36,6 +36,8 @@ help:
 	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
 	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
 	@echo "make sweep-slurm SWEEP=ablation-m   a Slurm job-array script for a sweep"
+	@echo "make resting RUN=..     share of skipped (zero-factor) products per layer"
+	@echo "make gxnor-infer RUN=.. bit-level gated-XNOR inference, checked against the float pass"
 	@echo "make fetch-mnist    download + verify the data (also done by the experiments)"
 	@echo "Variables: DATA_DIR RESULTS RUN RESUME=1 STOP_AFTER EPOCHS SEED SET='name=value ...'"
 	@echo "           PYTHON27 MNIST_DIR (real MNIST for the tests)"
@@ -106,6 +108,13 @@ sweep-slurm: env
 	@if [ -z "$(SWEEP)" ]; then echo "usage: make sweep-slurm SWEEP=<one of: $(SWEEPS)> [ONLY=...]" >&2; exit 2; fi
 	$(PY) -m gxnor.sweeps slurm $(SWEEP) --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
 	  -- $(SWEEP_SHARED)
+
+# --- sparsity and the gated-XNOR hardware view of a trained run (docs/gated_xnor.md) ---
+.PHONY: resting gxnor-infer
+resting gxnor-infer: env
+	@test -n "$(RUN)" || { echo "error: make $@ RUN=<run folder or name under $(RESULTS)/runs>" >&2; exit 2; }
+	$(PY) -m gxnor.$(if $(filter resting,$@),resting,bitwise) "$(RUN)" --results "$(RESULTS)" \
+	  --data-dir "$(DATA_DIR)" $(if $(SPLIT),--split $(SPLIT))
 
 tables: env
 	$(GXNOR) tables --results "$(RESULTS)"
