@@ -32,6 +32,8 @@ help:
 	@echo "make mnist-quick    the same run stopped after 30 epochs (schedule unchanged)"
 	@echo "make cifar10 / svhn (and -quick) the other data sets"
 	@echo "make tables         results/README.md from the run folders"
+	@echo "make golden         golden vectors for ports (results/golden/v1)"
+	@echo "make check-port PORT=<folder>   a port's outputs against the goldens"
 	@echo "make bench          training / evaluation speed on synthetic input"
 	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
 	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
@@ -115,6 +117,23 @@ resting gxnor-infer: env
 	@test -n "$(RUN)" || { echo "error: make $@ RUN=<run folder or name under $(RESULTS)/runs>" >&2; exit 2; }
 	$(PY) -m gxnor.$(if $(filter resting,$@),resting,bitwise) "$(RUN)" --results "$(RESULTS)" \
 	  --data-dir "$(DATA_DIR)" $(if $(SPLIT),--split $(SPLIT))
+
+# --- golden vectors and the conformance check for ports (docs/porting.md) --------------
+GOLDEN        ?= results/golden/v1
+CURVES_EPOCHS ?= 5
+CURVES_SEEDS  ?= 1,2,3
+# MNIST for the reference curves: MNIST_DIR, else DATA_DIR when it holds MNIST.
+GOLDEN_MNIST  ?= $(or $(MNIST_DIR),$(if $(wildcard $(DATA_DIR)/train-images-idx3-ubyte* \
+                   $(DATA_DIR)/mnist/train-images-idx3-ubyte*),$(DATA_DIR)))
+.PHONY: golden check-port
+golden: env
+	$(PY) -m gxnor.golden --out "$(GOLDEN)" $(if $(GOLDEN_MNIST),--curves-data-dir \
+	  "$(GOLDEN_MNIST)" --curves-epochs $(CURVES_EPOCHS) --curves-seeds $(CURVES_SEEDS))
+
+check-port: env
+	@if [ -z "$(PORT)" ]; then \
+	  echo "usage: make check-port PORT=<folder> [GOLDEN=$(GOLDEN)]" >&2; exit 2; fi
+	$(PY) -m gxnor.conformance "$(PORT)" --golden "$(GOLDEN)"
 
 tables: env
 	$(GXNOR) tables --results "$(RESULTS)"

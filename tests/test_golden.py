@@ -1,0 +1,451 @@
+"""Golden vectors and the conformance checker.
+
+The goldens are generated once per session (without curves) into a temporary folder.
+Then: regeneration is byte-identical; the schema describes every array; the goldens agree
+with the independent NumPy references of tests/reference.py; a port that copies the goldens
+passes, and ports with one typical porting mistake (re-enacted here by a small NumPy
+re-implementation of the mistaken primitive) fail with a hint that names the mistake.
+"""
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from gxnor import conformance, golden
+import reference as ref
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMITTED = os.path.join(ROOT, 'results', 'golden', 'v1')
+
+
+@pytest.fixture(scope='module')
+def golden_dir(tmpdir_factory):
+    folder = str(tmpdir_factory.mktemp('golden').join('v1'))
+    assert golden.main(['--out', folder]) == 0
+    return folder
+
+
+class _Sink(object):
+    """Collects what is written (str or unicode, Python 2 and 3)."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(text)
+
+    def flush(self):
+        pass
+
+    def getvalue(self):
+        return ''.join(self.parts)
+
+
+def _load(folder, filename):
+    return golden.read_npz(os.path.join(folder, filename))
+
+
+def _schema(folder):
+    with open(os.path.join(folder, golden.SCHEMA_FILE)) as handle:
+        return json.load(handle)
+
+
+def _port_from(golden_dir, tmpdir, replace=None):
+    """A port folder holding the golden outputs, with some arrays replaced."""
+    port = str(tmpdir.join('port'))
+    os.makedirs(port)
+    schema = _schema(golden_dir)
+    for filename, entry in schema['files'].items():
+        arrays = _load(golden_dir, filename)
+        outputs = dict((n, a) for n, a in arrays.items() if entry['arrays'][n]['role'] == 'output')
+        outputs.update((replace or {}).get(filename, {}))
+        golden.write_npz(os.path.join(port, filename), outputs)
+    return port
+
+
+def _check(port, golden_dir):
+    stream = _Sink()
+    status = conformance.run(port, golden_dir, stream=stream)
+    results, _ = conformance.check_port(port, golden_dir)
+    return status, results, stream.getvalue()
+
+
+# ----------------------------------------------------------------------------- generation
+
+def test_regeneration_is_byte_identical(golden_dir, tmpdir):
+    again = str(tmpdir.join('again'))
+    golden.generate(again, stream=_Sink())
+    names = sorted(os.listdir(golden_dir))
+    assert names == sorted(os.listdir(again))
+    assert set(golden.PRIMITIVE_FILES) | {'schema.json', 'SCHEMA.md'} == set(names)
+    for name in names:
+        with open(os.path.join(golden_dir, name), 'rb') as a, \
+                open(os.path.join(again, name), 'rb') as b:
+            assert a.read() == b.read(), name
+
+
+def test_schema_describes_every_array(golden_dir):
+    schema = _schema(golden_dir)
+    assert schema['format'] == 'gxnor-golden' and schema['version'] == 1
+    assert schema['generator']['versions']['floatX'] == 'float32'
+    assert schema['curves']['generated'] is False and 'MNIST' in schema['curves']['note']
+    with open(os.path.join(golden_dir, 'SCHEMA.md')) as handle:
+        markdown = handle.read()
+    for filename, entry in schema['files'].items():
+        arrays = _load(golden_dir, filename)
+        assert set(arrays) == set(entry['arrays']), filename
+        assert '`%s`' % filename in markdown
+        for name, array in arrays.items():
+            described = entry['arrays'][name]
+            assert described['shape'] == list(array.shape) and described['dtype'] == str(array.dtype)
+            assert described['meaning'] and described['check'] in schema['checks']
+            if described['role'] == 'output':
+                assert described['compare']['rule'] in ('exact', 'close')
+                assert described['compare']['why']
+            else:
+                assert described['role'] == 'input'
+    advisory = [name for name, check in schema['checks'].items() if check['advisory']]
+    assert advisory == ['activation.float32_edges', 'snap.float32_edges']
+
+
+def test_goldens_agree_with_the_independent_references(golden_dir):
+    schema = _schema(golden_dir)
+    activation = _load(golden_dir, 'activation.npz')
+    for case, p in schema['files']['activation.npz']['cases'].items():
+        x = activation[case + '/x']
+        np.testing.assert_array_equal(activation[case + '/forward'],
+                                      ref.activation_levels(x, p['r'], p['N']))
+        np.testing.assert_allclose(activation[case + '/derivative'],
+                                   ref.activation_derivative(x, p['r'], p['a'], p['N'], p['shape']),
+                                   rtol=1e-5, atol=1e-6)
+    released = activation['rectangular_r1_a0.5_N1/x']
+    assert {1.0, -1.0, 0.5, 1.5} <= set(released.tolist())       # break points are present
+    snap = _load(golden_dir, 'snap.npz')
+    for case, p in schema['files']['snap.npz']['cases'].items():
+        np.testing.assert_array_equal(snap[case + '/snapped'],
+                                      ref.nearest_state(snap[case + '/W'], p['H'], p['N']))
+    bn = _load(golden_dir, 'batchnorm.npz')
+    for case, p in schema['files']['batchnorm.npz']['cases'].items():
+        gamma, beta = bn[case + '/gamma'], bn[case + '/beta']
+        x = bn[case + '/step1/x'].astype(np.float64)
+        out, mean, inv_std = ref.batch_norm_train(x, gamma, beta, p['epsilon'])
+        np.testing.assert_allclose(bn[case + '/step1/output'], out, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(bn[case + '/step1/inv_std'], 0.9 + 0.1 * inv_std, rtol=1e-6)
+    adam = _load(golden_dir, 'adam.npz')
+    history = ref.adam_steps(adam['lr0.01/theta0'].astype(np.float64),
+                             [adam['lr0.01/step%d/grad' % k].astype(np.float64) for k in (1, 2, 3)],
+                             0.01)
+    for k, theta in enumerate(history, 1):
+        np.testing.assert_allclose(adam['lr0.01/step%d/theta' % k], theta, rtol=1e-5, atol=1e-5)
+    step = _load(golden_dir, 'train_step.npz')
+    assert schema['files']['train_step.npz']['cases']['step']['layers'][:4] == \
+        ['conv1', 'pool1', 'bn1', 'act1']
+    flipped = step['init/conv1.W'][:, :, ::-1, ::-1]
+    np.testing.assert_array_equal(step['step1/layer/conv1'],
+                                  conformance.correlate_valid(step['x'], flipped))  # convolution
+    for W in ('conv1.W', 'conv2.W', 'dense3.W', 'dense4.W'):      # LR 0 snaps onto the grid
+        np.testing.assert_array_equal(step['step1/state/' + W],
+                                      ref.nearest_state(step['init/' + W], 1.0, 1))
+        assert set(np.unique(step['step2/state/' + W])) <= {-1.0, 0.0, 1.0}
+        assert np.any(step['step2/state/' + W] != step['step1/state/' + W])
+    assert step['step1/state/adam_discrete.t'] == 1 and step['step2/state/adam_others.t'] == 2
+    for act in ('act1', 'act2', 'act3'):
+        assert set(np.unique(step['step1/layer/' + act])) == {-1.0, 0.0, 1.0}
+
+
+# ------------------------------------------------------------------------------ checker
+
+def test_a_copy_of_the_goldens_passes(golden_dir, tmpdir):
+    port = _port_from(golden_dir, tmpdir)
+    status, results, report = _check(port, golden_dir)
+    assert status == 0, report
+    assert all(results[name].status == 'PASS' for name in results if name != 'curves')
+    assert results['curves'].status == 'not provided'
+    assert 'RESULT: PASS' in report
+
+
+def test_partial_port_and_unknown_names(golden_dir, tmpdir):
+    port = str(tmpdir.join('port'))
+    os.makedirs(port)
+    dst = _load(golden_dir, 'dst.npz')
+    golden.write_npz(os.path.join(port, 'dst.npz'), {
+        'H1_N1_m3/W_new': dst['H1_N1_m3/W_new'].astype(np.float64),    # any float dtype
+        'H1_N1_m3/W': dst['H1_N1_m3/W'],                                # an input: ignored
+        'H1_N1_m3/w_new': dst['H1_N1_m3/W_new']})                       # misspelt: reported
+    status, results, report = _check(port, golden_dir)
+    assert status == 0, report
+    assert results['dst'].status == 'PASS' and len(results['dst'].comparisons) == 1
+    assert results['adam'].status == 'not provided'
+    assert '1 arrays not in the schema' in report and 'H1_N1_m3/w_new' in report
+
+
+def test_float_deviation_beyond_tolerance_is_located(golden_dir, tmpdir):
+    bn = _load(golden_dir, 'batchnorm.npz')
+    inside = bn['2d/step2/output'] + np.float32(2e-6)
+    outside = bn['2d/step2/output'].copy()
+    outside[3, 1] += 1e-3
+    status, results, _ = _check(_port_from(golden_dir, tmpdir.mkdir('a'), {
+        'batchnorm.npz': {'2d/step2/output': inside}}), golden_dir)
+    assert status == 0 and results['batchnorm'].status == 'PASS'
+    status, results, report = _check(_port_from(golden_dir, tmpdir.mkdir('b'), {
+        'batchnorm.npz': {'2d/step2/output': outside}}), golden_dir)
+    assert status == 1 and results['batchnorm'].status == 'FAIL'
+    assert '2d/step2/output[3, 1]' in report and '1 of 80 elements off' in report
+
+
+def test_nothing_to_check_is_a_usage_error(golden_dir, tmpdir):
+    assert conformance.main([str(tmpdir), '--golden', golden_dir]) == 2
+    assert conformance.main([str(tmpdir), '--golden', str(tmpdir)]) == 2
+
+
+# ---------------------------------------------------- typical porting mistakes, re-enacted
+
+def _f32(value):
+    return np.asarray(value, dtype=np.float32)
+
+
+def _snap_half_up(W, H, N):
+    position = (_f32(W) + np.float32(H)) / np.float32(2 * H) * np.float32(2 ** N)
+    return _f32(np.floor(position + np.float32(0.5)) / np.float32(2 ** N) * np.float32(2 * H)
+                - np.float32(H))
+
+
+def _dst_linear_p(W, dW, u, H, N):
+    """DST with plain stochastic rounding p = |nu| / L (no tanh), float32."""
+    L = np.float32(2.0 * H / 2 ** N)
+    direction = np.sign(dW)
+    kappa = direction * np.floor(np.abs(dW) / L)
+    nu = dW - kappa * L
+    p = np.abs(nu) / L
+    moved = W + (kappa + direction * (u < p)) * L
+    return _snap_half_up(np.clip(moved, -H, H), H, N), _f32(p)
+
+
+def _batchnorm_sequence(arrays, case, params, average='inv_std', ddof=0):
+    """Our own NumPy batch norm with a chosen running statistic and variance."""
+    gamma, beta = arrays[case + '/gamma'], arrays[case + '/beta']
+    ndim = len(params['shape'])
+    axes = tuple(i for i in range(ndim) if i != 1)
+    view = lambda v: v.reshape([1, -1] + [1] * (ndim - 2))
+    running_mean = np.zeros(params['shape'][1])
+    running_var = np.ones(params['shape'][1])
+    running_inv = np.ones(params['shape'][1])
+    eps, alpha = params['epsilon'], params['alpha']
+    out = {}
+    for step in range(1, params['steps'] + 1):
+        x = arrays['%s/step%d/x' % (case, step)].astype(np.float64)
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes, ddof=ddof)
+        inv = 1 / np.sqrt(var + eps)
+        out['%s/step%d/output' % (case, step)] = _f32((x - view(mean)) * view(gamma * inv)
+                                                      + view(beta))
+        running_mean = (1 - alpha) * running_mean + alpha * mean
+        if average == 'variance':
+            running_var = (1 - alpha) * running_var + alpha * var
+            running_inv = 1 / np.sqrt(running_var + eps)
+        else:
+            running_inv = (1 - alpha) * running_inv + alpha * inv
+        out['%s/step%d/mean' % (case, step)] = _f32(running_mean)
+        out['%s/step%d/inv_std' % (case, step)] = _f32(running_inv)
+    x = arrays[case + '/test/x'].astype(np.float64)
+    out[case + '/test/output'] = _f32((x - view(running_mean)) * view(gamma * running_inv)
+                                      + view(beta))
+    return out
+
+
+def _adam_eps_in_sqrt(arrays, case, steps=3):
+    theta = arrays[case + '/theta0'].astype(np.float64)
+    lr = float(arrays[case + '/lr'])
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    out = {}
+    for t in range(1, steps + 1):
+        g = arrays['%s/step%d/grad' % (case, t)].astype(np.float64)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        theta = theta - lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / np.sqrt(v + 1e-8)
+        out['%s/step%d/theta' % (case, t)] = _f32(theta)
+        out['%s/step%d/m' % (case, t)] = _f32(m)
+        out['%s/step%d/v' % (case, t)] = _f32(v)
+    return out
+
+
+def _cross_correlation(x, W, b):
+    x, W = x.astype(np.float64), W.astype(np.float64)
+    k = W.shape[2]
+    rows = x.shape[2] - k + 1
+    out = np.zeros((x.shape[0], W.shape[0], rows, rows))
+    for f in range(W.shape[0]):
+        for i in range(k):
+            for j in range(k):
+                out[:, f] += np.sum(x[:, :, i:i + rows, j:j + rows] * W[f, :, i, j][None, :, None,
+                                                                                     None], axis=1)
+    return _f32(out + b.reshape(1, -1, 1, 1))
+
+
+def _mistake_linear_p(g, schema):
+    arrays = _load(g, 'dst.npz')
+    out = {}
+    for case, p in schema['files']['dst.npz']['cases'].items():
+        W, dW, u = [arrays[case + '/' + k] for k in ('W', 'dW', 'u')]
+        out[case + '/W_new'], out[case + '/p'] = _dst_linear_p(W, dW, u, p['H'], p['N'])
+    return {'dst.npz': out}
+
+
+def _mistake_bn_variance(g, schema):
+    arrays = _load(g, 'batchnorm.npz')
+    out = {}
+    for case, p in schema['files']['batchnorm.npz']['cases'].items():
+        out.update(_batchnorm_sequence(arrays, case, p, average='variance'))
+    return {'batchnorm.npz': out}
+
+
+def _mistake_bn_unbiased(g, schema):
+    arrays = _load(g, 'batchnorm.npz')
+    out = {}
+    for case, p in schema['files']['batchnorm.npz']['cases'].items():
+        out.update(_batchnorm_sequence(arrays, case, p, ddof=1))
+    return {'batchnorm.npz': out}
+
+
+def _mistake_conv_flip(g, schema):
+    arrays = _load(g, 'train_step.npz')
+    return {'train_step.npz': {
+        'step1/layer/conv1': _cross_correlation(arrays['x'], arrays['init/conv1.W'],
+                                                arrays['init/conv1.b']),
+        'step2/layer/conv1': _cross_correlation(arrays['x'], arrays['step1/state/conv1.W'],
+                                                arrays['step1/state/conv1.b'])}}
+
+
+def _mistake_activation_half_even(g, schema):
+    """The released expression round(hs(2(x-1)) + hs(2(x+1)) - 1) with np.round (N = 1)."""
+    arrays = _load(g, 'activation.npz')
+    out = {}
+    for case, p in schema['files']['activation.npz']['cases'].items():
+        if p['N'] != 1:
+            continue
+        x, r = arrays[case + '/x'], np.float32(p['r'])
+        inner = np.clip(x - r + np.float32(0.5), 0, 1) + np.clip(x + r + np.float32(0.5), 0, 1) - 1
+        out[case + '/forward'] = _f32(np.round(inner))
+    return {'activation.npz': out}
+
+
+def _mistake_snap_half_even(g, schema):
+    arrays = _load(g, 'snap.npz')
+    out = {}
+    for case, p in schema['files']['snap.npz']['cases'].items():
+        for suffix in ('', '_f32edge'):
+            if case + '/W' + suffix in arrays:
+                W, H, levels = arrays[case + '/W' + suffix], np.float32(p['H']), 2 ** p['N']
+                position = (W + H) / (2 * H) * np.float32(levels)
+                out[case + '/snapped' + suffix] = _f32(np.round(position) / levels * (2 * H) - H)
+    return {'snap.npz': out}
+
+
+def _mistake_adam_eps_in_sqrt(g, schema):
+    arrays = _load(g, 'adam.npz')
+    out = {}
+    for case in schema['files']['adam.npz']['cases']:
+        out.update(_adam_eps_in_sqrt(arrays, case))
+    return {'adam.npz': out}
+
+
+MISTAKES = [
+    (_mistake_linear_p, 'dst', 'p = |nu|/L instead of p = tanh(m |nu|/L)'),
+    (_mistake_bn_variance, 'batchnorm', 'the running VARIANCE is averaged'),
+    (_mistake_bn_unbiased, 'batchnorm', 'unbiased variance (n - 1)'),
+    (_mistake_conv_flip, 'train_step.step1', 'cross-correlation instead of convolution'),
+    (_mistake_activation_half_even, 'activation.forward', 'round half to even'),
+    (_mistake_snap_half_even, 'snap', 'round half to even at the midpoints'),
+    (_mistake_adam_eps_in_sqrt, 'adam', 'epsilon inside the square root'),
+]
+
+
+@pytest.mark.parametrize('make, check, hint', MISTAKES, ids=[m[0].__name__[9:] for m in MISTAKES])
+def test_planted_mistake_is_named(golden_dir, tmpdir, make, check, hint):
+    port = _port_from(golden_dir, tmpdir, make(golden_dir, _schema(golden_dir)))
+    status, results, report = _check(port, golden_dir)
+    assert status == 1, report
+    assert results[check].status == 'FAIL', report
+    assert any(hint in text for text in results[check].hints), report
+    assert hint in report
+    others = [name for name, r in results.items() if r.failed and name != check]
+    if check == 'train_step.step1':
+        assert others == ['train_step.step2']      # the same mistake in both steps
+    else:
+        assert not others, report
+
+
+# -------------------------------------------------------------------------------- curves
+
+def _records(errors):
+    return [dict(epoch=e, test_error=v, valid_error=v, train_loss=1.0 / (e + 1))
+            for e, v in enumerate(errors)]
+
+
+def _golden_with_curves(golden_dir, tmpdir):
+    folder = str(tmpdir.join('with-curves'))
+    shutil.copytree(golden_dir, folder)
+    records = {1: _records([90, 20, 10]), 2: _records([88, 22, 11]), 3: _records([89, 21, 10.5])}
+    arrays = golden.curve_envelope(records)
+    golden.write_npz(os.path.join(folder, golden.CURVES_FILE), arrays)
+    schema = _schema(folder)
+    schema['curves'] = golden.curves_schema(arrays, source='synthetic test records')
+    golden.write_json(os.path.join(folder, golden.SCHEMA_FILE), schema)
+    return folder, arrays
+
+
+def _log(folder, name, errors):
+    os.makedirs(folder)
+    with open(os.path.join(folder, name), 'w') as handle:
+        for epoch, error in enumerate(errors):
+            handle.write(json.dumps(dict(epoch=epoch, test_error=error, lr=0.1)) + '\n')
+    return folder
+
+
+def test_curve_inside_the_envelope_passes_outside_fails(golden_dir, tmpdir):
+    folder, arrays = _golden_with_curves(golden_dir, tmpdir)
+    np.testing.assert_array_equal(arrays['test_error_median'], [89, 21, 10.5])
+    np.testing.assert_array_equal(arrays['band_low'], [86, 18, 9])       # width 2, 2, 1
+    np.testing.assert_array_equal(arrays['band_high'], [92, 24, 12])
+    status, results, report = _check(_log(str(tmpdir.join('good')), 'epochs.jsonl',
+                                          [91.5, 18.5, 11.9, 3.0]), folder)
+    assert status == 0 and results['curves'].status == 'PASS', report
+    status, results, report = _check(_log(str(tmpdir.join('bad')), 'epochs-seed7.jsonl',
+                                          [89, 25, 10]), folder)
+    assert status == 1 and results['curves'].status == 'FAIL'
+    assert 'epochs-seed7.jsonl epoch 1' in report and 'outside [18.00, 24.00]' in report
+    status, results, report = _check(str(tmpdir.join('good')), golden_dir)   # no envelope
+    assert status == 0 and results['curves'].status == 'SKIP'
+    assert 'goldens have no curves' in report
+
+
+def test_curves_come_from_the_training_loop_with_stop_after():
+    from test_runs import TINY, _dataset
+    records = golden.generate_curves(None, 2, [3, 4], dataset=_dataset(), architecture=TINY,
+                                     overrides=dict(batch_size=100, num_epochs=6, lr_start=0.01,
+                                                    lr_fin=0.001),
+                                     stream=_Sink())
+    assert list(records) == [3, 4]
+    for seed, runs in records.items():
+        assert [r['epoch'] for r in runs] == [0, 1]
+        assert [r['lr'] for r in runs] == [0.0, 0.01]          # schedule of the 6-epoch run
+    arrays = golden.curve_envelope(records)
+    assert arrays['test_error'].shape == (2, 2)
+    assert np.all(arrays['band_low'] <= arrays['test_error_min'] - 1.0)
+
+
+# ----------------------------------------------------- the current code against v1
+
+def test_current_code_conforms_to_the_committed_goldens(tmpdir):
+    """Replays the committed v1 inputs through the current code (e.g. after speed work)."""
+    if not os.path.exists(os.path.join(COMMITTED, golden.SCHEMA_FILE)):
+        pytest.skip('no committed goldens in %s (make golden)' % COMMITTED)
+    port = str(tmpdir.join('replay'))
+    golden.replay(COMMITTED, port, stream=_Sink())
+    status, results, report = _check(port, COMMITTED)
+    assert status == 0, report
+    assert not [name for name, r in results.items() if r.status == 'WARN'], report
