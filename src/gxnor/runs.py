@@ -68,8 +68,16 @@ def environment_facts():
         machine='%s, %s, %d cores, device=%s' % (socket.gethostname(), _cpu_model(),
                                                 _cpu_count(), device),
         commit=_git_commit(),
-        command=' '.join(sys.argv),
+        command=_command_line(),
     )
+
+
+def _command_line():
+    """How this process was started, as a user would type it (``python -m gxnor ...``)."""
+    program = sys.argv[0] if sys.argv else ''
+    if os.path.basename(program) == '__main__.py':
+        program = 'python -m %s' % os.path.basename(os.path.dirname(program))
+    return ' '.join([program] + sys.argv[1:])
 
 
 def _cpu_count():
