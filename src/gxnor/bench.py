@@ -30,8 +30,8 @@ EPOCH_IMAGES = {'mnist': (50000, 20000), 'cifar10': (45000, 15000), 'svhn': (598
 RELEASED_BATCH = {'mnist': 10000, 'cifar10': 1000, 'svhn': 1000}
 DEFAULT_STEPS = {'mnist': 3, 'cifar10': 3, 'svhn': 3}
 
-THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'GOTO_NUM_THREADS',
-                    'MKL_NUM_THREADS')
+THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY', 'OPENBLAS_NUM_THREADS',
+                    'GOTO_NUM_THREADS', 'MKL_NUM_THREADS')
 
 
 def _synthetic(shape, batch, rng):
@@ -103,10 +103,11 @@ def settings():
     import theano
     lines = ['THEANO_FLAGS=%s' % os.environ.get('THEANO_FLAGS', '')]
     config = theano.config
-    lines.append('theano %s: floatX=%s openmp=%s openmp_elemwise_minsize=%s blas.ldflags=%s '
-                 'optimizer=%s' % (theano.__version__, config.floatX, config.openmp,
-                                   config.openmp_elemwise_minsize, config.blas.ldflags,
-                                   config.optimizer))
+    lines.append('theano %s: floatX=%s openmp=%s openmp_elemwise_minsize=%s allow_gc=%s '
+                 'blas.ldflags=%s optimizer=%s'
+                 % (theano.__version__, config.floatX, config.openmp,
+                    config.openmp_elemwise_minsize, config.allow_gc, config.blas.ldflags,
+                    config.optimizer))
     lines.append(' '.join('%s=%s' % (var, os.environ.get(var, '(unset)'))
                           for var in THREAD_VARIABLES))
     lines.append('python %s, %d CPUs, %s' % (platform.python_version(), _cpu_count(),

@@ -1,9 +1,12 @@
-"""Lasagne layers of GXNOR-Net: discrete Dense/Conv2D, Lasagne-0.2 batch norm, activation.
+"""Lasagne layers of GXNOR-Net: discrete Dense/Conv2D, Lasagne-0.2 batch norm, activation,
+and an exact fast 2x2 max pooling.
 
 Discrete layers keep their weights ``W`` in the weight space Z_N^w (``2^N + 1`` states in
 ``[-H, H]``) and tag them ``discrete`` so that ``get_all_params(net, discrete=True)``
 finds the tensors the DST update owns; biases stay ordinary trainable parameters.
-The forward pass uses ``W`` itself: there is no hidden full-precision copy. Weights start
+The forward pass uses ``W`` itself: there is no hidden full-precision copy. Convolutions
+default to :func:`gxnor.fastops.conv2d` (the same convolution as ``T.nnet.conv2d``,
+computed with bigger BLAS calls). Weights start
 ``Uniform(-init_scale H, init_scale H)`` (released: scale 1, CIFAR10 dense layers 1.5)
 and reach the grid at the first update (the released epoch 0 runs with LR = 0 for that).
 """
@@ -16,9 +19,10 @@ from lasagne.layers import Conv2DLayer, DenseLayer, Layer
 from lasagne.nonlinearities import identity
 
 from .discretization import check_activation_space, check_weight_space, discretize_activation
+from .fastops import conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2
 
 __all__ = ['DiscreteDenseLayer', 'DiscreteConv2DLayer', 'BatchNormLayer',
-           'DiscreteActivationLayer', 'discrete_weight_spaces']
+           'DiscreteActivationLayer', 'MaxPool2x2Layer', 'discrete_weight_spaces']
 
 
 def _weight_init(discrete, H, init_scale, W):
@@ -56,11 +60,12 @@ class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):
     """Lasagne Conv2DLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity)."""
 
     def __init__(self, incoming, num_filters, filter_size, discrete=True, H=1.0, N=1,
-                 init_scale=1.0, W=None, nonlinearity=identity, **kwargs):
+                 init_scale=1.0, W=None, nonlinearity=identity, convolution=fast_conv2d,
+                 **kwargs):
         check_weight_space(H, N)
         super(DiscreteConv2DLayer, self).__init__(
             incoming, num_filters, filter_size, W=_weight_init(discrete, H, init_scale, W),
-            nonlinearity=nonlinearity, **kwargs)
+            nonlinearity=nonlinearity, convolution=convolution, **kwargs)
         self._set_weight_space(discrete, H, N)
 
 
@@ -148,3 +153,41 @@ class DiscreteActivationLayer(Layer):
         if self.N is None:
             return input
         return discretize_activation(input, self.r, self.a, self.N, self.shape)
+
+
+class MaxPool2x2Layer(Layer):
+    """``MaxPool2DLayer(pool_size=2)`` computed by :mod:`gxnor.fastops`.
+
+    Same forward values and same gradient, bit for bit: each 2x2 window's gradient goes
+    to every element equal to the window's maximum (ties are common: conv outputs of
+    ternary inputs and weights are integers). Odd trailing rows/columns are dropped, as
+    with Lasagne's default ``ignore_border=True``.
+
+    When the input is the output of a (Discrete)Conv2DLayer convolving with
+    :func:`gxnor.fastops.conv2d` and adding a tied bias (no nonlinearity), convolution,
+    bias and pooling run as one op (:class:`gxnor.fastops.ConvPool2x2`: the same
+    arithmetic without the full-size conv output in memory); ``fuse=False`` turns that off.
+    """
+
+    # The geometry, under the attribute names of Lasagne's MaxPool2DLayer.
+    pool_size = (2, 2)
+    stride = (2, 2)
+    pad = (0, 0)
+    ignore_border = True
+    mode = 'max'
+
+    def __init__(self, incoming, fuse=True, **kwargs):
+        super(MaxPool2x2Layer, self).__init__(incoming, **kwargs)
+        if len(self.input_shape) != 4:
+            raise ValueError("MaxPool2x2Layer needs a 4-d input (batch, channels, rows, "
+                             "cols), got shape %r" % (self.input_shape,))
+        self.fuse = bool(fuse)
+
+    def get_output_shape_for(self, input_shape):
+        def halve(size):
+            return None if size is None else size // 2
+        return input_shape[:2] + (halve(input_shape[2]), halve(input_shape[3]))
+
+    def get_output_for(self, input, **kwargs):
+        fused = fuse_bias_pool(input) if self.fuse else None
+        return fused if fused is not None else max_pool_2x2(input)

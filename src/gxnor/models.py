@@ -14,9 +14,10 @@ from __future__ import absolute_import, division, print_function
 from collections import namedtuple
 
 import lasagne
-from lasagne.layers import InputLayer, MaxPool2DLayer
+from lasagne.layers import InputLayer
 
-from .layers import BatchNormLayer, DiscreteActivationLayer, DiscreteConv2DLayer, DiscreteDenseLayer
+from .layers import (BatchNormLayer, DiscreteActivationLayer, DiscreteConv2DLayer,
+                     DiscreteDenseLayer, MaxPool2x2Layer)
 
 __all__ = ['Conv', 'Dense', 'ARCHITECTURES', 'INPUT_SHAPES', 'build_network']
 
@@ -64,7 +65,7 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
         if isinstance(spec, Conv):
             layer = DiscreteConv2DLayer(layer, spec.filters, spec.size, pad=spec.pad, **weights)
             if spec.pool:
-                layer = MaxPool2DLayer(layer, pool_size=2)
+                layer = MaxPool2x2Layer(layer)
         else:
             layer = DiscreteDenseLayer(layer, spec.units, init_scale=spec.init_scale, **weights)
         layer = BatchNormLayer(layer, epsilon=bn_epsilon, alpha=bn_alpha)

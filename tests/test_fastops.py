@@ -1,0 +1,344 @@
+"""gxnor.fastops against the Theano / Lasagne ops it replaces.
+
+Pooling is compared bit for bit (forward and gradient) on integer-valued inputs full of
+ties; sums and convolutions up to the reordering of their additions (exactly where the
+operands are integers or dyadic, as the nets' conv inputs and ternary weights are); the
+whole MNIST net (and a small padded one) against the same net built with Theano's conv2d
+(CorrMM) and Lasagne's MaxPool2DLayer.
+"""
+from __future__ import absolute_import, division, print_function
+
+import functools
+import os
+import subprocess
+import sys
+
+import lasagne
+import numpy as np
+import pytest
+import theano
+import theano.tensor as T
+from lasagne.layers import InputLayer, MaxPool2DLayer, get_output
+from theano.tensor.signal.pool import pool_2d
+
+from gxnor import bench, fastops, models
+from gxnor.graphs import squared_hinge
+from gxnor.layers import DiscreteConv2DLayer, MaxPool2x2Layer
+from gxnor.models import Conv, Dense, build_network
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WITHOUT_CHANNEL_SUM = theano.compile.get_default_mode().excluding('gxnor_channel_sum')
+
+
+def _integers(rng, shape, low=-2, high=3):
+    """Small integers as float32: most 2x2 windows of such maps have tied maxima."""
+    return rng.randint(low, high, shape).astype(np.float32)
+
+
+def _ops(function):
+    return [type(node.op).__name__ for node in function.maker.fgraph.toposort()]
+
+
+def _tied_windows(x):
+    n, c, h, w = x.shape
+    windows = x[:, :, :h // 2 * 2, :w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2)
+    top = windows.max(axis=(3, 5), keepdims=True)
+    return np.mean((windows == top).sum(axis=(3, 5)) > 1)
+
+
+def _close(ours, theirs):
+    """Equal up to float32 rounding of long sums (tolerance scaled by the largest value)."""
+    scale = max(1.0, float(np.abs(theirs).max()))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * scale)
+
+
+def _max_ulp(a, b):
+    """Largest distance in units of the last place between two float32 arrays."""
+    a = np.asarray(a, np.float32).ravel().view(np.int32).astype(np.int64)
+    b = np.asarray(b, np.float32).ravel().view(np.int32).astype(np.int64)
+    # map the sign-magnitude bit patterns onto a monotone integer line
+    a = np.where(a < 0, -(a & 0x7fffffff), a)
+    b = np.where(b < 0, -(b & 0x7fffffff), b)
+    return int(np.abs(a - b).max()) if a.size else 0
+
+
+# ------------------------------------------------------------------------------ pooling
+
+@pytest.mark.parametrize('shape', [(4, 3, 8, 6), (3, 2, 7, 9), (2, 5, 1, 4)])
+@pytest.mark.parametrize('openmp', [False, True])
+def test_pool_is_lasagne_maxpool_bit_for_bit(shape, openmp):
+    rng = np.random.RandomState(1)
+    x = T.tensor4('x')
+    incoming = InputLayer((None,) + shape[1:], input_var=x)
+    ours_layer = MaxPool2x2Layer(incoming)
+    ours = get_output(ours_layer) if not openmp else fastops.MaxPool2x2(openmp=True)(x)
+    theirs_layer = MaxPool2DLayer(incoming, pool_size=2)
+    theirs = get_output(theirs_layer)
+    assert ours_layer.output_shape == theirs_layer.output_shape
+    c = T.tensor4('c')
+    f = theano.function([x, c], [ours, theirs, T.grad(T.sum(ours * c), x),
+                                 T.grad(T.sum(theirs * c), x)])
+    assert 'MaxPool2x2' in _ops(f) and 'MaxPool2x2Grad' in _ops(f)
+    values = _integers(rng, shape)
+    if shape[2] > 1:
+        assert _tied_windows(values) > 0.2
+    weights = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2))
+    weights = weights.astype(np.float32)
+    out, expected, grad, expected_grad = f(values, weights)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(grad, expected_grad)
+    assert np.all(grad[..., shape[2] // 2 * 2:, :] == 0)       # dropped odd row / column
+    assert np.all(grad[..., shape[3] // 2 * 2:] == 0)
+
+
+def test_pool_layer_geometry_and_refusal():
+    layer = MaxPool2x2Layer(InputLayer((None, 3, 9, None)))
+    assert layer.output_shape == (None, 3, 4, None)
+    assert (layer.pool_size, layer.stride, layer.ignore_border) == ((2, 2), (2, 2), True)
+    with pytest.raises(ValueError) as info:
+        MaxPool2x2Layer(InputLayer((None, 3, 9)))
+    assert '4-d' in str(info.value)
+
+
+# --------------------------------------------------------------------------- channel sums
+
+@pytest.mark.parametrize('shape', [(37, 5, 7, 3), (300, 4, 12, 12), (9, 3, 1, 1), (1000, 7),
+                                   (130, 4, 9)])
+def test_channel_sum_is_the_float64_sum(shape):
+    """Every float32 Sum over all axes but 1 (Theano accumulates it in float64)."""
+    rng = np.random.RandomState(2)
+    values = (rng.standard_normal(shape) * 10 ** rng.uniform(-3, 3, shape)).astype(np.float32)
+    x = T.TensorType('float32', (False,) * len(shape))('x')
+    axes = (0,) + tuple(range(2, len(shape)))
+    ours = theano.function([x], x.sum(axis=axes))
+    theirs = theano.function([x], x.sum(axis=axes), mode=WITHOUT_CHANNEL_SUM)
+    assert 'ChannelSum' in _ops(ours) and 'Sum' not in _ops(ours)
+    assert 'ChannelSum' not in _ops(theirs)
+    exact = values.astype(np.float64).sum(axis=axes)
+    deviation = _max_ulp(ours(values), theirs(values))
+    print('ChannelSum vs Theano Sum{acc_dtype=float64}: max deviation %d ulp' % deviation)
+    assert deviation <= 1
+    assert _max_ulp(ours(values), exact.astype(np.float32)) <= 1
+    explicit = theano.function([x], fastops.ChannelSum(openmp=True)(x))
+    np.testing.assert_array_equal(explicit(values), ours(values))
+
+
+def test_batch_norm_statistics_use_channel_sum():
+    x = T.tensor4('x')
+    y = x - x.mean(axis=(0, 2, 3), keepdims=True)
+    f = theano.function([x], [x.mean(axis=(0, 2, 3)), T.mean(T.sqr(y), axis=(0, 2, 3))])
+    g = theano.function([x], [x.mean(axis=(0, 2, 3)), T.mean(T.sqr(y), axis=(0, 2, 3))],
+                        mode=WITHOUT_CHANNEL_SUM)
+    assert _ops(f).count('ChannelSum') == 2
+    values = np.random.RandomState(3).standard_normal((50, 6, 5, 5)).astype(np.float32) + 3
+    for a, b in zip(f(values), g(values)):
+        assert _max_ulp(a, b) <= 1
+
+
+# --------------------------------------------------------------------------- convolution
+
+CONV_CASES = [((6, 3, 12, 11), (5, 3, 3, 4)), ((20, 1, 28, 28), (8, 1, 5, 5)),
+              ((9, 4, 9, 10), (3, 4, 2, 3)), ((7, 2, 10, 13), (4, 2, 3, 3))]
+
+
+@pytest.mark.parametrize('xshape,wshape', CONV_CASES)
+@pytest.mark.parametrize('chunk_floats,openmp', [(1 << 20, False), (2000, False), (2000, True)])
+def test_conv_matches_corrmm(xshape, wshape, chunk_floats, openmp):
+    """Small chunks: several chunks per call, several lanes for the filter gradient."""
+    rng = np.random.RandomState(4)
+    x, w, g = T.tensor4('x'), T.tensor4('w'), T.tensor4('g')
+    op = fastops.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)
+    ours = op(x, w[:, :, ::-1, ::-1])
+    theirs = T.nnet.conv2d(x, w)
+    f = theano.function([x, w, g], [ours, theirs] + T.grad(T.sum(ours * g), [x, w])
+                        + T.grad(T.sum(theirs * g), [x, w]))
+    assert 'CorrMM' in _ops(f) and 'Corr2dValidGradWeights' in _ops(f)
+    oshape = (xshape[0], wshape[0], xshape[2] - wshape[2] + 1, xshape[3] - wshape[3] + 1)
+    gvalues = rng.standard_normal(oshape).astype(np.float32)
+    # integer operands: every sum is exact, the forward pass must agree bit for bit
+    out = f(_integers(rng, xshape), _integers(rng, wshape, -1, 2), gvalues)
+    np.testing.assert_array_equal(out[0], out[1])
+    for ours_grad, theirs_grad in zip(out[2:4], out[4:6]):
+        _close(ours_grad, theirs_grad)
+    # real operands: the same sums in another order
+    out = f(rng.standard_normal(xshape).astype(np.float32),
+            rng.standard_normal(wshape).astype(np.float32), gvalues)
+    for ours_value, theirs_value in zip(out[0:1] + out[2:4], out[1:2] + out[4:6]):
+        _close(ours_value, theirs_value)
+
+
+@pytest.mark.parametrize('xshape,wshape', CONV_CASES)
+@pytest.mark.parametrize('chunk_floats,openmp', [(1 << 20, False), (3000, True)])
+def test_fused_conv_bias_pool_matches_the_three_ops(xshape, wshape, chunk_floats, openmp):
+    rng = np.random.RandomState(5)
+    x, w, b, g = T.tensor4('x'), T.tensor4('w'), T.vector('b'), T.tensor4('g')
+    shift = b.dimshuffle('x', 0, 'x', 'x')
+    conv = fastops.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)(x, w[:, :, ::-1, ::-1])
+    ours = fastops.fuse_bias_pool(conv + shift)
+    theirs = pool_2d(T.nnet.conv2d(x, w) + shift, (2, 2), ignore_border=True)
+    f = theano.function([x, w, b, g], [ours, theirs] + T.grad(T.sum(ours * g), [x, w, b])
+                        + T.grad(T.sum(theirs * g), [x, w, b]))
+    ops = _ops(f)
+    assert 'ConvPool2x2' in ops and 'Corr2dValid' not in ops and 'MaxPool2x2' not in ops
+    pooled = (xshape[0], wshape[0], (xshape[2] - wshape[2] + 1) // 2,
+              (xshape[3] - wshape[3] + 1) // 2)
+    values = _integers(rng, xshape)
+    filters = _integers(rng, wshape, -1, 2)
+    bias = (rng.randint(-8, 9, wshape[0]) / 4.0).astype(np.float32)
+    out = f(values, filters, bias, rng.standard_normal(pooled).astype(np.float32))
+    np.testing.assert_array_equal(out[0], out[1])
+    gx, gw, gb, theirs_gx, theirs_gw, theirs_gb = out[2:]
+    _close(gx, theirs_gx)
+    _close(gw, theirs_gw)
+    assert _max_ulp(gb, theirs_gb) <= 1
+    # where the upstream gradient is integer, every sum is exact: bit for bit
+    out = f(values, filters, bias, _integers(rng, pooled))
+    for ours_value, theirs_value in zip(out[2:5], out[5:]):
+        np.testing.assert_array_equal(ours_value, theirs_value)
+
+
+def test_float64():
+    rng = np.random.RandomState(9)
+    x, w, b, g = T.tensor4('x', 'float64'), T.tensor4('w', 'float64'), T.vector('b', 'float64'), \
+        T.tensor4('g', 'float64')
+    conv = fastops.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x')
+    ours = [fastops.fuse_bias_pool(conv), fastops.max_pool_2x2(conv), x.sum(axis=(0, 2, 3))]
+    theirs = [pool_2d(T.nnet.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x'), (2, 2),
+                      ignore_border=True), x.sum(axis=(0, 2, 3))]
+    grads = T.grad(T.sum(ours[0] * g), [x, w, b]) + T.grad(T.sum(theirs[0] * g), [x, w, b])
+    f = theano.function([x, w, b, g], ours + theirs + grads)
+    assert 'ConvPool2x2' in _ops(f) and 'ChannelSum' in _ops(f)
+    values = _integers(rng, (5, 2, 9, 8)).astype(np.float64)
+    out = f(values, _integers(rng, (3, 2, 3, 3), -1, 2).astype(np.float64),
+            np.arange(3, dtype=np.float64), _integers(rng, (5, 3, 3, 3)).astype(np.float64))
+    assert all(a.dtype == np.float64 for a in out)
+    np.testing.assert_array_equal(out[0], out[3])
+    np.testing.assert_array_equal(out[1], out[3])
+    np.testing.assert_array_equal(out[2], out[4])
+    for a, b in zip(out[5:8], out[8:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_conv2d_passes_other_modes_to_theano():
+    x, w = T.tensor4('x'), T.tensor4('w')
+    rng = np.random.RandomState(6)
+    values, filters = _integers(rng, (2, 3, 7, 7)), _integers(rng, (4, 3, 3, 3))
+    for kwargs in (dict(border_mode='full'), dict(subsample=(2, 2))):
+        f = theano.function([x, w], [fastops.conv2d(x, w, **kwargs),
+                                     T.nnet.conv2d(x, w, **kwargs)])
+        assert 'Corr2dValid' not in _ops(f)
+        ours, theirs = f(values, filters)
+        np.testing.assert_array_equal(ours, theirs)
+
+
+_THREADS_SCRIPT = r"""
+import sys
+import numpy as np
+import theano, theano.tensor as T
+from gxnor import fastops
+rng = np.random.RandomState(7)
+x, w, b, g = T.tensor4(), T.tensor4(), T.vector(), T.tensor4()
+z = fastops.ConvPool2x2(openmp=True, chunk_floats=4000)(x, w, b)[0]
+f = theano.function([x, w, b, g], [z] + T.grad(T.sum(z * g), [x, w, b])
+                    + [fastops.ChannelSum(openmp=True)(x)])
+out = f(rng.standard_normal((40, 3, 10, 10)).astype('float32'),
+        rng.standard_normal((6, 3, 3, 3)).astype('float32'),
+        rng.standard_normal(6).astype('float32'),
+        rng.standard_normal((40, 6, 4, 4)).astype('float32'))
+np.savez(sys.argv[1], *out)
+"""
+
+
+def test_results_do_not_depend_on_the_thread_count(tmpdir):
+    script = str(tmpdir.join('threads.py'))
+    with open(script, 'w') as handle:
+        handle.write(_THREADS_SCRIPT)
+    results = []
+    for threads in (1, 2, 3):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+                   PYTHONPATH=os.pathsep.join([os.path.join(ROOT, 'src'),
+                                               os.environ.get('PYTHONPATH', '')]))
+        target = str(tmpdir.join('out%d.npz' % threads))
+        subprocess.check_call([sys.executable, script, target], env=env)
+        with np.load(target) as data:
+            results.append([data['arr_%d' % k] for k in range(5)])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert a.tobytes() == b.tobytes()
+
+
+# ------------------------------------------------------------------------- whole networks
+
+def _reference_network(monkeypatch, architecture, x, input_shape):
+    """build_network with Theano's conv2d (CorrMM) and Lasagne's MaxPool2DLayer."""
+    with monkeypatch.context() as patch:
+        patch.setattr(models, 'DiscreteConv2DLayer',
+                      functools.partial(DiscreteConv2DLayer, convolution=T.nnet.conv2d))
+        patch.setattr(models, 'MaxPool2x2Layer',
+                      lambda incoming: MaxPool2DLayer(incoming, pool_size=2))
+        return build_network(architecture, x, input_shape=input_shape)
+
+
+def _mnist_like(rng, n, shape):
+    """Background -1 and ink in {-0.5, 0, 0.5, 1} (dyadic: all conv sums exact)."""
+    values = -np.ones((n,) + shape, np.float32)
+    ink = rng.rand(*values.shape) < 0.35
+    values[ink] = rng.choice([-0.5, 0.0, 0.5, 1.0], ink.sum())
+    return values
+
+
+@pytest.mark.parametrize('architecture,input_shape', [
+    ('mnist', (1, 28, 28)),
+    ([Conv(6, 3, 1, False), Conv(8, 3, 1, True), Dense(16, 1.0), Dense(10, 1.0)], (3, 10, 10))])
+def test_network_equals_the_theano_ops_version(monkeypatch, architecture, input_shape):
+    rng = np.random.RandomState(8)
+    x = T.tensor4('x')
+    ours = build_network(architecture, x, input_shape=input_shape)
+    theirs = _reference_network(monkeypatch, architecture, x, input_shape)
+    for a, b in zip(lasagne.layers.get_all_params(ours), lasagne.layers.get_all_params(theirs)):
+        assert a.name == b.name and a.get_value().shape == b.get_value().shape
+        value = a.get_value()
+        if a.ndim > 1:
+            value = rng.randint(-1, 2, value.shape).astype(np.float32)   # ternary weights
+        elif a.name in ('b', 'beta'):
+            value = (rng.randint(-4, 5, value.shape) / 4.0).astype(np.float32)
+        a.set_value(value)
+        b.set_value(value)
+    targets = T.matrix('t')
+    functions = []
+    for net, mode in ((ours, None), (theirs, WITHOUT_CHANNEL_SUM)):
+        train_out = get_output(net, deterministic=False)
+        params = lasagne.layers.get_all_params(net, trainable=True)
+        grads = T.grad(squared_hinge(train_out, targets), params)
+        functions.append(theano.function(
+            [x, targets], [train_out, get_output(net, deterministic=True)] + grads,
+            no_default_updates=True, mode=mode))
+    assert 'ConvPool2x2' in _ops(functions[0]) and 'CorrMM' not in _ops(functions[0])
+    assert 'CorrMM' in _ops(functions[1]) and 'Pool' in _ops(functions[1])
+    assert 'ChannelSum' not in _ops(functions[1])
+    values = _mnist_like(rng, 48, input_shape)
+    labels = rng.randint(0, 10, len(values))
+    t = -np.ones((len(values), 10), np.float32)
+    t[np.arange(len(values)), labels] = 1
+    ours_out, theirs_out = [function(values, t) for function in functions]
+    np.testing.assert_array_equal(ours_out[0], theirs_out[0])     # training-mode output
+    np.testing.assert_array_equal(ours_out[1], theirs_out[1])     # deterministic output
+    for a, b in zip(ours_out[2:], theirs_out[2:]):
+        scale = max(float(np.abs(b).max()), 1e-30)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_released_nets_use_the_fast_ops():
+    x = T.tensor4('x')
+    f = theano.function([x], get_output(build_network('mnist', x), deterministic=True))
+    ops = _ops(f)
+    assert ops.count('ConvPool2x2') == 2
+    assert not [name for name in ops if name in ('CorrMM', 'Pool', 'MaxPoolGrad')]
+
+
+def test_bench_prints_a_table(capsys):
+    assert bench.main(['--nets', 'mnist', '--batch', '16', '--steps', '1']) == 0
+    out = capsys.readouterr().out
+    assert 'THEANO_FLAGS=' in out and 'OMP_NUM_THREADS=' in out
+    row = [line for line in out.splitlines() if line.startswith('mnist ')]
+    assert len(row) == 1 and len(row[0].split()) == 10
