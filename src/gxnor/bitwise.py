@@ -61,8 +61,8 @@ import time
 import numpy as np
 
 from .files import atomic_write
-from .trained import (TrainedNetworkError, iterate_batches, load_network,
-                      load_split, resolve_run_dir)
+from .trained import (TrainedNetworkError, add_run_arguments, iterate_batches, load_network,
+                      open_run)
 
 __all__ = ['BitPlanes', 'pack_ternary', 'popcount', 'gated_xnor_dot', 'conv_patches',
            'max_pool', 'min_pool', 'fold_thresholds', 'apply_thresholds',
@@ -635,12 +635,7 @@ def _parser():
         prog='python -m gxnor.bitwise',
         description='Bit-level gated-XNOR inference of a trained ternary run, compared with '
                     'the float Theano forward pass.')
-    parser.add_argument('run', help='run folder, or its name under RESULTS/runs')
-    parser.add_argument('--results', default='results', help='results folder (default: results)')
-    parser.add_argument('--split', default='test', choices=('train', 'valid', 'test'))
-    parser.add_argument('--data-dir', help='folder with the data set (default: datasets/)')
-    parser.add_argument('--batch-size', type=int, default=500)
-    return parser
+    return add_run_arguments(parser)
 
 
 def main(argv=None):
@@ -648,9 +643,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     from .datasets import DataError
     try:
-        run_dir = resolve_run_dir(args.run, args.results)
-        network = load_network(run_dir)
-        split = load_split(network, args.split, args.data_dir)
+        run_dir, network, split = open_run(args)
         result = run_inference(network, split, args.batch_size, stream=sys.stdout)
     except (TrainedNetworkError, DataError) as error:
         sys.stderr.write("error: %s\n" % error)

@@ -44,8 +44,8 @@ import sys
 import numpy as np
 
 from .files import atomic_write
-from .trained import (TrainedNetworkError, data_size, iterate_batches, load_network,
-                      load_split, resolve_run_dir)
+from .trained import (TrainedNetworkError, add_run_arguments, data_size, iterate_batches,
+                      load_network, open_run)
 
 __all__ = ['dense_product_counts', 'conv_product_counts', 'LayerTally', 'measure_resting',
            'format_markdown', 'write_report', 'main']
@@ -265,21 +265,14 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog='python -m gxnor.resting',
         description='Resting probability (share of skipped products) of a trained run.')
-    parser.add_argument('run', help='run folder, or its name under RESULTS/runs')
-    parser.add_argument('--results', default='results', help='results folder (default: results)')
-    parser.add_argument('--split', default='test', choices=('train', 'valid', 'test'))
-    parser.add_argument('--data-dir', help='folder with the data set (default: datasets/)')
-    parser.add_argument('--batch-size', type=int, default=500)
-    return parser
+    return add_run_arguments(parser)
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     from .datasets import DataError
     try:
-        run_dir = resolve_run_dir(args.run, args.results)
-        network = load_network(run_dir)
-        split = load_split(network, args.split, args.data_dir)
+        run_dir, network, split = open_run(args)
         result = measure_resting(network, split, args.batch_size)
     except (TrainedNetworkError, DataError) as error:
         sys.stderr.write("error: %s\n" % error)

@@ -30,7 +30,8 @@ import numpy as np
 from .checkpoint import CheckpointError
 
 __all__ = ['TrainedNetworkError', 'TrainedNetwork', 'Stage', 'load_network', 'load_split',
-           'network_stages', 'resolve_run_dir', 'iterate_batches', 'data_size', 'conv_padding']
+           'network_stages', 'resolve_run_dir', 'iterate_batches', 'data_size', 'conv_padding',
+           'add_run_arguments', 'open_run']
 
 CONFIG_FILE = 'config.json'
 CHECKPOINT_FILE = 'checkpoint.npz'
@@ -377,3 +378,20 @@ def data_size(data):
     if isinstance(data, tuple):
         return len(data[0])
     return len(data)
+
+
+def add_run_arguments(parser):
+    """The options of every tool over a trained run (resting, bitwise)."""
+    parser.add_argument('run', help='run folder, or its name under RESULTS/runs')
+    parser.add_argument('--results', default='results', help='results folder (default: results)')
+    parser.add_argument('--split', default='test', choices=('train', 'valid', 'test'))
+    parser.add_argument('--data-dir', help='folder with the data set (default: datasets/)')
+    parser.add_argument('--batch-size', type=int, default=500)
+    return parser
+
+
+def open_run(args):
+    """``(run_dir, network, split)`` for the options of :func:`add_run_arguments`."""
+    run_dir = resolve_run_dir(args.run, args.results)
+    network = load_network(run_dir)
+    return run_dir, network, load_split(network, args.split, args.data_dir)
