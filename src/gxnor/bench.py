@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from .runs import cpu_count
+
 __all__ = ['EPOCH_IMAGES', 'RELEASED_BATCH', 'bench_net', 'main']
 
 # (training images, evaluated images) per epoch, as the released scripts split them.
@@ -110,17 +112,9 @@ def settings():
                     config.optimizer))
     lines.append(' '.join('%s=%s' % (var, os.environ.get(var, '(unset)'))
                           for var in THREAD_VARIABLES))
-    lines.append('python %s, %d CPUs, %s' % (platform.python_version(), _cpu_count(),
+    lines.append('python %s, %d CPUs, %s' % (platform.python_version(), cpu_count(),
                                             platform.processor() or platform.machine()))
     return lines
-
-
-def _cpu_count():
-    try:
-        import multiprocessing
-        return multiprocessing.cpu_count()
-    except (ImportError, NotImplementedError):
-        return 0
 
 
 def format_table(results):

@@ -66,7 +66,7 @@ def environment_facts():
         theano_flags=os.environ.get('THEANO_FLAGS', ''),
         floatX=theano.config.floatX,
         machine='%s, %s, %d cores, device=%s' % (socket.gethostname(), _cpu_model(),
-                                                _cpu_count(), device),
+                                                cpu_count(), device),
         commit=_git_commit(),
         command=_command_line(),
     )
@@ -80,7 +80,8 @@ def _command_line():
     return ' '.join([program] + sys.argv[1:])
 
 
-def _cpu_count():
+def cpu_count():
+    """Number of CPUs (0 when it cannot be told)."""
     try:
         import multiprocessing
         return multiprocessing.cpu_count()
