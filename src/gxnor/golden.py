@@ -43,8 +43,9 @@ from collections import OrderedDict
 import numpy as np
 
 __all__ = ['FORMAT', 'VERSION', 'PRIMITIVE_FILES', 'CURVES_FILE', 'SCHEMA_FILE',
-           'write_npz', 'read_npz', 'write_json', 'generate', 'replay', 'generate_curves',
-           'curve_envelope', 'curves_schema', 'render_schema_markdown', 'main']
+           'write_npz', 'read_npz', 'read_golden', 'write_json', 'generate', 'replay',
+           'generate_curves', 'curve_envelope', 'curves_schema', 'render_schema_markdown',
+           'main']
 
 FORMAT = 'gxnor-golden'
 VERSION = 1
@@ -108,6 +109,22 @@ def read_npz(path):
     """All arrays of an .npz as an OrderedDict (sorted by name)."""
     with np.load(path, allow_pickle=False) as data:
         return OrderedDict((name, data[name]) for name in sorted(data.files))
+
+
+def read_golden(golden_dir, filename, entry=None):
+    """The arrays of a golden file, each schema name resolved: an array whose schema entry
+    says ``same_as`` is stored once, under that other name of the same file (v2 stores
+    arrays that two cases share only once)."""
+    if entry is None:
+        entry = load_schema(golden_dir)['files'][filename]
+    arrays = read_npz(os.path.join(golden_dir, filename))
+    for name, array in entry['arrays'].items():
+        if name not in arrays and array.get('same_as'):
+            if array['same_as'] not in arrays:
+                raise IOError('%s: %s refers to %s, which is not in the file'
+                              % (filename, name, array['same_as']))
+            arrays[name] = arrays[array['same_as']]
+    return arrays
 
 
 def write_json(path, value):
