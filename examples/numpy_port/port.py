@@ -12,8 +12,9 @@ Start a port to another framework by replacing one function at a time (``conv_fo
 
 Precision, as the golden notes ask: everything that decides a discrete value (activation
 levels, window edges, snapping, the DST gate, Adam's proposed ``dW``) is float32 in the
-order the released formulas use; sums over the batch and the whole backward pass are
-float64 (Theano's CPU sums accumulate float32 in float64 too), then stored as float32.
+order the released formulas use; sums over the batch are float64 (Theano's CPU sums
+accumulate float32 in float64 too), and so is the backward pass unless ``--backward
+float32`` (as a float32 framework would compute it: it passes as well).
 
 The training step follows each case's rule: ``pool_grad`` 'one' (a 2x2 window's gradient
 goes to its first maximum in row-major order) or 'all' (to every element equal to the
@@ -253,11 +254,11 @@ def port_adam(cases, golden, constants=None):
 
 # ============================================================ the MNIST net
 
-def correlate(x, W):
-    """'valid' cross-correlation, float64: out[b, f, i, j] = sum x[b, c, i+u, j+v] W[f, c, u, v]."""
-    x, W = np.asarray(x, np.float64), np.asarray(W, np.float64)
+def correlate(x, W, dtype=np.float64):
+    """'valid' cross-correlation: out[b, f, i, j] = sum x[b, c, i+u, j+v] W[f, c, u, v]."""
+    x, W = np.asarray(x, dtype), np.asarray(W, dtype)
     rows, cols = x.shape[2] - W.shape[2] + 1, x.shape[3] - W.shape[3] + 1
-    out = np.zeros((x.shape[0], rows, cols, W.shape[0]))
+    out = np.zeros((x.shape[0], rows, cols, W.shape[0]), dtype)
     for u in range(W.shape[2]):
         for v in range(W.shape[3]):
             out += np.tensordot(x[:, :, u:u + rows, v:v + cols], W[:, :, u, v], axes=([1], [1]))
@@ -269,18 +270,18 @@ def conv_forward(x, W, b):
     return F32(correlate(x, W[:, :, ::-1, ::-1]) + b.reshape(1, -1, 1, 1))
 
 
-def conv_backward(x, W, grad_out):
-    """(dx, dW, db) of conv_forward, float64."""
+def conv_backward(x, W, grad_out, dtype=np.float64):
+    """(dx, dW, db) of conv_forward."""
     k = W.shape[2]
-    flipped_dW = np.zeros(W.shape)
+    flipped_dW = np.zeros(W.shape, dtype)
     rows, cols = grad_out.shape[2], grad_out.shape[3]
-    x64 = np.asarray(x, np.float64)
+    x64 = np.asarray(x, dtype)
     for u in range(k):
         for v in range(k):
             flipped_dW[:, :, u, v] = np.tensordot(grad_out, x64[:, :, u:u + rows, v:v + cols],
                                                   axes=([0, 2, 3], [0, 2, 3]))
     padded = np.pad(grad_out, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)), 'constant')
-    dx = correlate(padded, np.asarray(W, np.float64).transpose(1, 0, 2, 3))
+    dx = correlate(padded, np.asarray(W, dtype).transpose(1, 0, 2, 3), dtype)
     return dx, flipped_dW[:, :, ::-1, ::-1], grad_out.sum(axis=(0, 2, 3))
 
 
@@ -294,7 +295,7 @@ def pool_forward(x):
     return _windows(x).max(axis=-1)
 
 
-def pool_backward(x, grad_out, rule):
+def pool_backward(x, grad_out, rule, dtype=np.float64):
     """Gradient of a 2x2 max pool: to every element equal to the window's maximum
     ('all', Theano's CPU op) or to the first maximum in row-major order ('one')."""
     windows = _windows(x)
@@ -304,23 +305,23 @@ def pool_backward(x, grad_out, rule):
         hit = np.arange(4) == first[..., None]
     elif rule != 'all':
         raise ValueError("pool_grad must be 'one' or 'all', got %r" % (rule,))
-    spread = hit * np.asarray(grad_out, np.float64)[..., None]
+    spread = hit * np.asarray(grad_out, dtype)[..., None]
     b, c, h, w = x.shape
-    grad = np.zeros((b, c, h, w))
+    grad = np.zeros((b, c, h, w), dtype)
     grad[:, :, :h // 2 * 2, :w // 2 * 2] = spread.reshape(b, c, h // 2, w // 2, 2, 2) \
         .transpose(0, 1, 2, 4, 3, 5).reshape(b, c, h // 2 * 2, w // 2 * 2)
     return grad
 
 
-def batchnorm_backward(x, inv_std, gamma, grad_out):
-    """(dx, dgamma, dbeta) through the batch statistics, float64."""
+def batchnorm_backward(x, inv_std, gamma, grad_out, dtype=np.float64):
+    """(dx, dgamma, dbeta) through the batch statistics."""
     axes = (0,) + tuple(range(2, x.ndim))
-    view = lambda vector: _channel_view(np.asarray(vector, np.float64), x.ndim)
-    x64 = np.asarray(x, np.float64)
+    view = lambda vector: _channel_view(np.asarray(vector, dtype), x.ndim)
+    x64 = np.asarray(x, dtype)
     centred = (x64 - view(x64.mean(axis=axes))) * view(inv_std)
     dbeta = grad_out.sum(axis=axes)
     dgamma = (grad_out * centred).sum(axis=axes)
-    dx = view(np.asarray(gamma, np.float64) * inv_std) * (
+    dx = view(np.asarray(gamma, dtype) * inv_std) * (
         grad_out - view(grad_out.mean(axis=axes)) - centred * view((grad_out * centred)
                                                                    .mean(axis=axes)))
     return dx, dgamma, dbeta
@@ -334,10 +335,11 @@ class MnistNet(object):
     """Conv 32@5x5 - pool - BN - act - Conv 64@5x5 - pool - BN - act - Dense 512 - BN - act -
     Dense 10 - BN, with the configuration of the golden case (cases.step.config)."""
 
-    def __init__(self, config, pool_grad='all', adam_constants='python'):
+    def __init__(self, config, pool_grad='all', adam_constants='python', backward=np.float64):
         self.c = config
         self.pool_grad = pool_grad
         self.adam = Adam(adam_constants)
+        self.dtype = backward         # of the backward pass
 
     def _act(self, x):
         return activation_forward(x, self.c['act_r'], self.c['act_N'])
@@ -376,9 +378,10 @@ class MnistNet(object):
         return out, stats
 
     def backward(self, s, x, out, stats, targets):
-        """Loss and the gradient of every trainable parameter (float64)."""
-        y = out['bn4'].astype(np.float64)
-        t = np.asarray(targets, np.float64)
+        """Loss and the gradient of every trainable parameter (in self.dtype)."""
+        dt = self.dtype
+        y = out['bn4'].astype(dt)
+        t = np.asarray(targets, dt)
         margin = np.maximum(0, 1 - t * y)
         loss = np.mean(np.square(margin))
         g = -2 * t * margin / y.size
@@ -386,26 +389,26 @@ class MnistNet(object):
 
         def bn_back(name, pre, g):
             dx, grads[name + '.gamma'], grads[name + '.beta'] = batchnorm_backward(
-                pre, stats[name][1], s[name + '.gamma'], g)
+                pre, stats[name][1], s[name + '.gamma'], g, dt)
             return dx
 
         g = bn_back('bn4', out['dense4'], g)
-        grads['dense4.W'] = np.dot(out['act3'].T.astype(np.float64), g)
+        grads['dense4.W'] = np.dot(out['act3'].T.astype(dt), g)
         grads['dense4.b'] = g.sum(axis=0)
-        g = np.dot(g, np.asarray(s['dense4.W'], np.float64).T) * self._act_grad(out['bn3'])
+        g = np.dot(g, np.asarray(s['dense4.W'], dt).T) * self._act_grad(out['bn3'])
         g = bn_back('bn3', out['dense3'], g)
-        flat = out['act2'].reshape(len(x), -1).astype(np.float64)
+        flat = out['act2'].reshape(len(x), -1).astype(dt)
         grads['dense3.W'] = np.dot(flat.T, g)
         grads['dense3.b'] = g.sum(axis=0)
-        g = np.dot(g, np.asarray(s['dense3.W'], np.float64).T).reshape(out['act2'].shape)
+        g = np.dot(g, np.asarray(s['dense3.W'], dt).T).reshape(out['act2'].shape)
         g = g * self._act_grad(out['bn2'])
         g = bn_back('bn2', out['pool2'], g)
-        g = pool_backward(out['conv2'], g, self.pool_grad)
-        g, grads['conv2.W'], grads['conv2.b'] = conv_backward(out['act1'], s['conv2.W'], g)
+        g = pool_backward(out['conv2'], g, self.pool_grad, dt)
+        g, grads['conv2.W'], grads['conv2.b'] = conv_backward(out['act1'], s['conv2.W'], g, dt)
         g = g * self._act_grad(out['bn1'])
         g = bn_back('bn1', out['pool1'], g)
-        g = pool_backward(out['conv1'], g, self.pool_grad)
-        _, grads['conv1.W'], grads['conv1.b'] = conv_backward(x, s['conv1.W'], g)
+        g = pool_backward(out['conv1'], g, self.pool_grad, dt)
+        _, grads['conv1.W'], grads['conv1.b'] = conv_backward(x, s['conv1.W'], g, dt)
         return loss, grads
 
     def train_step(self, state, x, targets, u, lr, discrete, trainable):
@@ -448,14 +451,15 @@ def train_step_rules(cases):
     return rules or [('', 'all', 'python')]
 
 
-def port_train_step(cases, golden, pool_grad=None, adam_constants=None):
+def port_train_step(cases, golden, pool_grad=None, adam_constants=None, backward=np.float64):
     step = cases['step']
     config = step['config']
     if config.get('architecture') != 'mnist' or config.get('random_search') != 'released':
         raise ValueError('this port covers the released MNIST configuration only')
     out = OrderedDict()
     for prefix, case_pool, case_constants in train_step_rules(cases):
-        net = MnistNet(config, pool_grad or case_pool, adam_constants or case_constants)
+        net = MnistNet(config, pool_grad or case_pool, adam_constants or case_constants,
+                       backward)
         state = OrderedDict((name, golden['init/' + name]) for name in step['state'])
         for k, lr in enumerate(step['lr'], 1):
             u = dict((name, golden['u/step%d/%s' % (k, name)]) for name in step['discrete'])
@@ -489,7 +493,8 @@ PORTS = OrderedDict([('activation.npz', port_activation), ('snap.npz', port_snap
                      ('adam.npz', port_adam), ('train_step.npz', port_train_step)])
 
 
-def run(golden_dir, out_dir, only=None, pool_grad=None, adam_constants=None, stream=None):
+def run(golden_dir, out_dir, only=None, pool_grad=None, adam_constants=None,
+        backward='float64', stream=None):
     stream = stream or sys.stdout
     schema = load_schema(golden_dir)
     if not os.path.isdir(out_dir):
@@ -499,7 +504,8 @@ def run(golden_dir, out_dir, only=None, pool_grad=None, adam_constants=None, str
             continue
         golden = load_golden(golden_dir, filename, entry)
         if filename == 'train_step.npz':
-            outputs = port_train_step(entry['cases'], golden, pool_grad, adam_constants)
+            outputs = port_train_step(entry['cases'], golden, pool_grad, adam_constants,
+                                      np.dtype(backward).type)
         elif filename == 'adam.npz':
             outputs = port_adam(entry['cases'], golden, adam_constants)
         else:
@@ -520,9 +526,12 @@ def main(argv=None):
                         help='override the max-pool gradient rule of every case')
     parser.add_argument('--adam-constants', choices=('float32', 'python'),
                         help='override the Adam constants of every case')
+    parser.add_argument('--backward', choices=('float64', 'float32'), default='float64',
+                        help='precision of the backward pass (float32: as a float32 '
+                             'framework sums; both pass)')
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(',')] if args.only else None
-    return run(args.golden, args.out, only, args.pool_grad, args.adam_constants)
+    return run(args.golden, args.out, only, args.pool_grad, args.adam_constants, args.backward)
 
 
 if __name__ == '__main__':
