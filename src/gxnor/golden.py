@@ -1455,7 +1455,8 @@ def _train_rule(rest, value, outputs, step, step_case):
         if name.endswith('.b'):
             return (close(0.0, atol, 'float noise (b is followed by batch norm): absolute, '
                                      '1e-4 x the largest gradient of its block'),
-                    meaning + ' (float noise, true value 0)', 'grad/<param>')
+                    meaning + ' (float noise where its true value is 0; see the notes)',
+                    'grad/<param>')
         return (close(1e-3, atol, 'float32 reductions over the batch and back through batch '
                                   'norm (cancellation); atol 1e-4 x the largest gradient of '
                                   'its block'), meaning, 'grad/<param>')
@@ -1769,12 +1770,18 @@ def render_schema_markdown(schema):
                     rules.append(text)
                 continue
             seen[pattern] = [array, 1, False, [_rule_text(array.get('compare'))]]
+        shared = OrderedDict()
+        for name, array in entry['arrays'].items():
+            if array.get('same_as'):
+                shared[array['pattern']] = shared.get(array['pattern'], 0) + 1
         for pattern, (array, count, varies, rules) in seen.items():
             shape = 'varies' if varies else '(%s)' % ', '.join(str(s) for s in array['shape'])
             rule = ' / '.join(rules) if len(rules) <= 2 else \
                 'per array (%d rules, see schema.json)' % len(rules)
-            lines.append('| `%s`%s | %s | %s | %s | %s | %s |' % (
-                pattern, ' x%d' % count if count > 1 else '', array['role'], shape,
+            lines.append('| `%s`%s%s | %s | %s | %s | %s | %s |' % (
+                pattern, ' x%d' % count if count > 1 else '',
+                ' (%d same_as)' % shared[pattern] if pattern in shared else '', array['role'],
+                shape,
                 array['dtype'], rule, array['meaning'].replace('|', '\\|')))
         lines.append('')
     curves = schema.get('curves', {})
