@@ -7,12 +7,16 @@ compares every one with the golden array by the schema's rule: exact for discret
 atol + rtol |golden|`` otherwise. A per-epoch log ``epochs*.jsonl`` (fields ``epoch``,
 ``test_error``) is checked against the envelope of our seeds' learning curves.
 
-It prints one line per check (PASS / FAIL / WARN for advisory checks / "not provided"),
-with the largest deviation and where (array, index, golden value, port value), and for a
-failure a hint naming the likely porting mistake when the deviations fit a known one: the
-mistake is re-enacted on the golden inputs by a small NumPy model and compared with what
-the port wrote. Exit status: 0 when nothing failed, 1 on a failure, 2 when the folders
-cannot be used.
+It prints one line per check: PASS (every array provided and matching), PARTIAL n/m (n of
+the m arrays provided, all matching), FAIL, WARN (an advisory check), "not provided". A
+failing line leads with the first divergence in the documented order (training steps:
+forward, loss, gradients, new state, deterministic pass; other checks: the worst array),
+with where (array, index, golden value, port value), then a hint naming the likely porting
+mistake when the deviations fit a known one: the mistake is re-enacted on the golden
+inputs by a small NumPy model and compared with what the port wrote. The last line is
+RESULT: PASS, PARTIAL or FAIL. Exit status: 0 when nothing failed, 1 on a failure (and,
+with --require-complete, on PARTIAL), 2 when the folders cannot be used. ``make
+check-port`` returns the same statuses (see the Makefile).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -28,7 +32,8 @@ import numpy as np
 from .golden import CURVES_FILE, load_schema, read_golden, read_npz
 
 __all__ = ['Comparison', 'CheckResult', 'compare_arrays', 'check_port', 'check_curves',
-           'format_report', 'main']
+           'step_groups', 'step_order', 'format_report', 'overall', 'run', 'main']
+
 
 def _newest_golden(root=os.path.join('results', 'golden')):
     """results/golden/v<highest> that exists (v1 if none does)."""
