@@ -631,7 +631,7 @@ def compute_adam(cases, inputs):
         theta = theano.shared(_as_floatx(inputs[case + '/theta0']), name='theta')
         g = T.vector('g')
         lr = T.scalar('lr')
-        updates = adam([g], [theta], lr)
+        updates = adam([g], [theta], lr, V1_SEMANTICS['adam_constants'])
         keys = list(updates.keys())
         if len(keys) != 4 or keys[2] is not theta or keys[3].ndim != 0:
             raise RuntimeError('unexpected Lasagne adam update layout: %r' % (keys,))
@@ -697,6 +697,10 @@ def build_adam():
 
 
 # ============================================================ one training step of the MNIST net
+
+# What the v1 goldens were computed with (the defaults before the fidelity work):
+# Theano-CPU max-pool ties and Lasagne 0.1's Adam constants.
+V1_SEMANTICS = {'pool_grad': 'all', 'adam_constants': 'python'}
 
 STEP_BATCH = 16
 STEP_LRS = (0.0, 0.01)
@@ -785,14 +789,14 @@ class MnistStep(object):
         from .graphs import TrainingGraph, squared_hinge
         from .layers import discrete_weight_spaces
         from .models import build_network
-        self.config = config or configure('mnist')
+        self.config = config or configure('mnist', V1_SEMANTICS)
         c = self.config
         x = T.tensor4('x')
         targets = T.matrix('targets')
         self.network = build_network(
             c['architecture'], x, discrete=c['discrete'], H=c['H'], N=c['N'],
             act_r=c['act_r'], act_a=c['act_a'], act_N=c['act_N'], pulse_shape=c['pulse'],
-            bn_epsilon=c['bn_epsilon'], bn_alpha=c['bn_alpha'])
+            bn_epsilon=c['bn_epsilon'], bn_alpha=c['bn_alpha'], pool_grad=c['pool_grad'])
         self.layer_names = _layer_names(self.network)
         self.param_names = OrderedDict()
         for layer, name in self.layer_names.items():
@@ -806,7 +810,8 @@ class MnistStep(object):
             for W, name in self.discrete.items())
         srng = _GivenUniforms(self.draws)
         self.graph = TrainingGraph(self.network, x, m=c['m'], random_search=c['random_search'],
-                                   c_prob=c['c_prob'], srng=srng)
+                                   c_prob=c['c_prob'], srng=srng,
+                                   adam_constants=c['adam_constants'])
         if len(srng.calls) != len(self.discrete) or set(srng.calls) != set(self.discrete):
             raise RuntimeError('the updates drew uniforms %d times for %d discrete weights'
                                % (len(srng.calls), len(self.discrete)))
