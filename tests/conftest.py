@@ -11,3 +11,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 if 'THEANO_FLAGS' not in os.environ:  # `make test` sets them; plain `pytest` gets the same
     os.environ['THEANO_FLAGS'] = ('floatX=float32,blas.ldflags=-lopenblas,base_compiledir=%s'
                                   % os.path.join(ROOT, 'build', 'theano'))
+
+# Before any test module imports Theano: the package pins the CPU settings (gxnor/cpu.py).
+import gxnor  # noqa: E402,F401

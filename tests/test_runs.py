@@ -149,9 +149,11 @@ def test_augmentation_mode_decides_what_training_sees(mode):
     config = configure('cifar10', dict(SETTINGS, augment=mode))
     trainer = Trainer(config, dataset, architecture=TINY)
     trainer.graph = _RecordingGraph(trainer.graph)
+    order = trainer.order.copy()          # shuffled once before epoch 0, as released
+    assert sorted(order) == list(range(300)) and (order != np.arange(300)).any()
     trainer.run_epoch()
     first = trainer.graph.batches[0]
-    untouched = dataset.train.batch(np.arange(100))[0]   # epoch 0 trains in file order
+    untouched = dataset.train.batch(order[:100])[0]
     if mode == 'faithful':
         np.testing.assert_array_equal(first, untouched)
     else:

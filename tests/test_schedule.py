@@ -38,11 +38,17 @@ def test_bookkeeping_on_a_scripted_sequence():
     assert (best.best_test_error, best.best_test_epoch) == (5.0, 4)        # tie -> later epoch
     assert (best.best_valid_error, best.best_valid_epoch) == (3.9, 5)
     assert best.test_error_at_best_valid == 5.1
-    assert best.update_type(5) == RANDOM_SEARCH_OFF
-    assert best.update_type(6) == RANDOM_SEARCH_ON                         # 4 + patience 2
+    # released counting: best_epoch = 4 + 1 (1-based), flips at 0-based 5 + patience 2
+    assert best.released_best_epoch() == 5
+    assert best.update_type(6) == RANDOM_SEARCH_OFF
+    assert best.update_type(7) == RANDOM_SEARCH_ON
     restored = BestEpochs.from_dict(2, best.to_dict())
     assert restored.to_dict() == best.to_dict()
 
 
 def test_no_random_search_before_any_epoch():
-    assert BestEpochs(patience=0).update_type(0) == RANDOM_SEARCH_OFF
+    # before any epoch the released best_epoch is 1: epoch 0 stays off even at patience 0
+    fresh = BestEpochs(patience=0)
+    assert fresh.released_best_epoch() == 1
+    assert fresh.update_type(0) == RANDOM_SEARCH_OFF
+    assert fresh.update_type(1) == RANDOM_SEARCH_ON

@@ -13,6 +13,12 @@ from __future__ import absolute_import, division, print_function
 
 import warnings
 
+from . import cpu
+
+# Same numbers on any x86-64 machine: pin Theano's -march and OpenBLAS's kernel before
+# either is loaded (see gxnor/cpu.py; GXNOR_CPU_PINS=0 unpins).
+cpu.pin()
+
 # Lasagne 0.1 imports Theano's moved pooling module; the warning is noise for users.
 warnings.filterwarnings('ignore', message='downsample module has been moved',
                         category=UserWarning)

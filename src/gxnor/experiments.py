@@ -9,7 +9,8 @@ import math
 from collections import OrderedDict
 
 from .discretization import PULSE_SHAPES
-from .updates import RANDOM_SEARCH_MODES
+from .fastops import KERNELS, POOL_GRAD_RULES
+from .updates import ADAM_CONSTANTS, RANDOM_SEARCH_MODES
 
 __all__ = ['EXPERIMENTS', 'HYPERPARAMETERS', 'configure', 'ConfigError']
 
@@ -36,6 +37,10 @@ MNIST = OrderedDict([
     ('bn_epsilon', 1e-4), ('bn_alpha', 0.1),
     ('seed', 1234), ('patience', 15), ('random_search', 'released'), ('c_prob', 0.8),
     ('augment', 'faithful'), ('stop_after', None),
+    # Platform semantics (docs/method.md): max-pool ties as on the paper's cuDNN ('one';
+    # Theano on a CPU: 'all'), Adam's 1 - beta as Lasagne 0.2.dev1 computes it
+    # ('float32'; Lasagne 0.1: 'python'), gxnor's fast CPU kernels or Theano's own ops.
+    ('pool_grad', 'one'), ('adam_constants', 'float32'), ('kernels', 'fast'),
 ])
 
 CIFAR10 = OrderedDict(MNIST, **{
@@ -122,6 +127,10 @@ HYPERPARAMETERS = OrderedDict([
     ('augment', (str, lambda v: v in AUGMENTATION_MODES, 'one of ' + ', '.join(AUGMENTATION_MODES))),
     ('stop_after', (_parse_optional(int), lambda v: v is None or v > 0,
                     'an integer > 0, or none')),
+    ('pool_grad', (str, lambda v: v in POOL_GRAD_RULES, 'one of ' + ', '.join(POOL_GRAD_RULES))),
+    ('adam_constants', (str, lambda v: v in ADAM_CONSTANTS,
+                        'one of ' + ', '.join(ADAM_CONSTANTS))),
+    ('kernels', (str, lambda v: v in KERNELS, 'one of ' + ', '.join(KERNELS))),
 ])
 
 

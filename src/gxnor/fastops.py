@@ -49,12 +49,22 @@ from theano.tensor.opt import register_specialize
 __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channel_sum',
            'local_channel_sum', 'Corr2dValid', 'Corr2dValidGradWeights',
            'Corr2dValidGradInputs', 'ConvPool2x2', 'ConvPool2x2GradWeights',
-           'ConvPool2x2GradInputs', 'conv2d', 'corr2d_valid', 'conv_pool_2x2', 'fuse_bias_pool']
+           'ConvPool2x2GradInputs', 'conv2d', 'corr2d_valid', 'conv_pool_2x2', 'fuse_bias_pool',
+           'POOL_GRAD_RULES', 'KERNELS', 'check_pool_grad', 'check_kernels', 'compile_mode']
 
 # Floats per im2col buffer (a chunk of whole images, at least one): big enough for an
 # efficient gemm, small enough for a core's L2 cache (1 MB; measured best of 64K..4M on
 # the MNIST net: 1M floats ~15% slower per epoch, 4M ~25%).
 DEFAULT_CHUNK_FLOATS = 1 << 18
+
+# Tie rules of the max-pool gradient: 'one' = the window's gradient goes to its first
+# maximum in row-major order (cuDNN on the paper's K80 sends it to one element; Caffe
+# and PyTorch's CPU kernel pick the first), 'all' = to every tied element (Theano 0.8.2's
+# CPU MaxPoolGrad).
+POOL_GRAD_RULES = ('one', 'all')
+
+# How the layers compute: 'fast' = these kernels; 'theano' = Theano's own ops only.
+KERNELS = ('fast', 'theano')
 
 _C_TYPES = {'float32': 'float', 'float64': 'double'}
 
@@ -174,9 +184,20 @@ static void gx_pool_fwd_TYPE(const TYPE* x, TYPE* z, npy_intp planes, npy_intp H
     }
 }
 
-/* Gradient: every element equal to its window's maximum receives the window's gradient. */
+/* Window elements (a, b / c, d) equal to the maximum m as bits 1, 2, 4, 8 (row-major);
+   first_only keeps the lowest set bit: the first maximum in row-major order. */
+static inline unsigned gx_window_bits_TYPE(TYPE a, TYPE b, TYPE c, TYPE d, TYPE m,
+                                           int first_only)
+{
+    const unsigned bits = (unsigned)(a == m) | ((unsigned)(b == m) << 1)
+                          | ((unsigned)(c == m) << 2) | ((unsigned)(d == m) << 3);
+    return first_only ? bits & (0u - bits) : bits;
+}
+
+/* Gradient: the window's gradient goes to every element equal to its maximum
+   (first_only = 0, Theano's MaxPoolGrad) or to the first of them (first_only = 1). */
 static void gx_pool_bwd_TYPE(const TYPE* x, const TYPE* gz, TYPE* gx, npy_intp planes,
-                             npy_intp H, npy_intp W)
+                             npy_intp H, npy_intp W, int first_only)
 {
     const npy_intp oh = H / 2, ow = W / 2;
     #pragma omp parallel for schedule(dynamic, 64)
@@ -196,10 +217,11 @@ static void gx_pool_bwd_TYPE(const TYPE* x, const TYPE* gz, TYPE* gx, npy_intp p
                 TYPE bottom = c > d ? c : d;
                 TYPE m = top > bottom ? top : bottom;
                 TYPE g = gr[j];
-                o0[2 * j] = gx_keep_TYPE(g, a == m);
-                o0[2 * j + 1] = gx_keep_TYPE(g, b == m);
-                o1[2 * j] = gx_keep_TYPE(g, c == m);
-                o1[2 * j + 1] = gx_keep_TYPE(g, d == m);
+                const unsigned k = gx_window_bits_TYPE(a, b, c, d, m, first_only);
+                o0[2 * j] = gx_keep_TYPE(g, k & 1);
+                o0[2 * j + 1] = gx_keep_TYPE(g, k & 2);
+                o1[2 * j] = gx_keep_TYPE(g, k & 4);
+                o1[2 * j + 1] = gx_keep_TYPE(g, k & 8);
             }
             if (W & 1) { o0[W - 1] = 0; o1[W - 1] = 0; }
         }
@@ -329,10 +351,12 @@ static void gx_shuffle_TYPE(TYPE* y, TYPE* buf, npy_intp nb, npy_intp F, npy_int
 
 /* ---- conv + bias + 2x2 max pool in one pass ----
    A chunk's conv output y (in buf) gets the bias added and is pooled; the window's mask
-   has bit (2 a + c) set for every element (a, c) equal to the window's maximum. Trailing
-   odd rows/columns of y are dropped. */
+   has bit (2 a + c) set for every element (a, c) equal to the window's maximum, or only
+   for the first of them in row-major order (first_only). Trailing odd rows/columns of y
+   are dropped. */
 static void gx_bias_pool_TYPE(const TYPE* buf, const TYPE* bias, TYPE* z, npy_uint8* mask,
-                              npy_intp nb, npy_intp F, npy_intp oh, npy_intp ow)
+                              npy_intp nb, npy_intp F, npy_intp oh, npy_intp ow,
+                              int first_only)
 {
     const npy_intp P = oh * ow, ld = nb * P, ph = oh / 2, pw = ow / 2, Q = ph * pw;
     for (npy_intp bf = 0; bf < nb * F; ++bf) {
@@ -351,8 +375,7 @@ static void gx_bias_pool_TYPE(const TYPE* buf, const TYPE* bias, TYPE* z, npy_ui
                 const TYPE bottom = d > e ? d : e;
                 const TYPE m = top > bottom ? top : bottom;
                 zp[i * pw + j] = m;
-                mp[i * pw + j] = (npy_uint8)((a == m) | ((c == m) << 1) | ((d == m) << 2)
-                                             | ((e == m) << 3));
+                mp[i * pw + j] = (npy_uint8)gx_window_bits_TYPE(a, c, d, e, m, first_only);
             }
         }
     }
@@ -425,7 +448,8 @@ static int gx_unpool_bias_TYPE(const TYPE* gz, const npy_uint8* mask, TYPE* gb, 
 
 /* One chunk of nb images starting at image n0 (see gx_conv_TYPE); acc receives the
    filter gradient of the chunk (direction 1, added to it). */
-static void gx_conv_chunk_TYPE(int direction, int pooled, const TYPE* x, const TYPE* w,
+static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const TYPE* x,
+                               const TYPE* w,
                                const TYPE* bias, const TYPE* gy, npy_uint8* mask, TYPE* out,
                                TYPE* acc, npy_intp n0, npy_intp nb, npy_intp C, npy_intp H,
                                npy_intp W, npy_intp F, npy_intp kh, npy_intp kw, TYPE* col,
@@ -445,7 +469,8 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, const TYPE* x, const T
         gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw);
         gx_gemm_TYPE('N', 'N', (int)F, ld, (int)K, 1, w, (int)K, col, ld, 0, buf, ld);
         if (pooled)
-            gx_bias_pool_TYPE(buf, bias, out + n0 * out_image, mask + n0 * F * Q, nb, F, oh, ow);
+            gx_bias_pool_TYPE(buf, bias, out + n0 * out_image, mask + n0 * F * Q, nb, F, oh, ow,
+                              first_only);
         else
             gx_shuffle_TYPE(out + n0 * out_image, buf, nb, F, P, 0);
     } else if (direction == 1) {
@@ -467,7 +492,8 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, const TYPE* x, const T
    consecutive chunks fixed by the shapes) and the lanes are added in order, so the
    result does not depend on the number of threads. Runs without the GIL: returns 0, 1 (out of memory) or 2
    (a chunk too large for BLAS's int sizes). */
-static int gx_conv_TYPE(int direction, int pooled, const TYPE* x, const TYPE* w,
+static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x,
+                        const TYPE* w,
                         const TYPE* bias, const TYPE* gy, npy_uint8* mask, TYPE* out,
                         TYPE* gb, npy_intp N, npy_intp C, npy_intp H, npy_intp W, npy_intp F,
                         npy_intp kh, npy_intp kw, npy_intp target)
@@ -519,8 +545,8 @@ static int gx_conv_TYPE(int direction, int pooled, const TYPE* x, const TYPE* w,
             TYPE* acc = direction != 1 ? NULL : (partial ? partial + lane * F * K : out);
             for (npy_intp c = c0; c < c1; ++c) {
                 const npy_intp n0 = c * B, nb = (N - n0 < B) ? N - n0 : B;
-                gx_conv_chunk_TYPE(direction, pooled, x, w, bias, gy, mask, out, acc, n0, nb,
-                                   C, H, W, F, kh, kw, col, buf);
+                gx_conv_chunk_TYPE(direction, pooled, first_only, x, w, bias, gy, mask, out, acc,
+                                   n0, nb, C, H, W, F, kh, kw, col, buf);
             }
         }
         free(col);
@@ -567,7 +593,7 @@ class _FastOp(OpenMPOp):
     """Common plumbing: OpenMP per Theano's flag, the support code, BLAS linkage."""
 
     __props__ = ('openmp',)
-    c_code_version = 1   # raise when the generated code changes in a way the hash misses
+    c_code_version = 2   # raise when the generated code changes in a way the hash misses
 
     def __init__(self, openmp=None):
         super(_FastOp, self).__init__(openmp=openmp)
@@ -609,11 +635,29 @@ def _float_tensor(x, ndim, what):
 
 # ----------------------------------------------------------------------------- pooling
 
-class MaxPool2x2(_FastOp):
+def check_pool_grad(pool_grad):
+    """Raise ValueError unless ``pool_grad`` names a tie rule of the max-pool gradient."""
+    if pool_grad not in POOL_GRAD_RULES:
+        raise ValueError("pool_grad must be one of %s, got %r"
+                         % (', '.join(POOL_GRAD_RULES), pool_grad))
+
+
+class _PoolOp(_FastOp):
+    """A pooling op with a tie rule for its gradient (``pool_grad``, see the module doc)."""
+
+    __props__ = ('openmp', 'pool_grad')
+
+    def __init__(self, openmp=None, pool_grad='all'):
+        super(_PoolOp, self).__init__(openmp=openmp)
+        check_pool_grad(pool_grad)
+        self.pool_grad = pool_grad
+
+
+class MaxPool2x2(_PoolOp):
     """2x2 max pooling with stride 2 over the last two axes of a 4-d tensor.
 
     Odd trailing rows/columns are dropped (``ignore_border=True``), as in Lasagne's
-    ``MaxPool2DLayer(pool_size=2)``.
+    ``MaxPool2DLayer(pool_size=2)``. The forward pass is the same for both tie rules.
     """
 
     def make_node(self, x):
@@ -625,7 +669,7 @@ class MaxPool2x2(_FastOp):
         return [(n, c, h // 2, w // 2)]
 
     def grad(self, inputs, output_grads):
-        return [MaxPool2x2Grad(self.openmp)(inputs[0], output_grads[0])]
+        return [MaxPool2x2Grad(self.openmp, self.pool_grad)(inputs[0], output_grads[0])]
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, = inputs
@@ -648,12 +692,13 @@ class MaxPool2x2(_FastOp):
         """ % dict(x=x, z=z, ctype=ctype, fail=sub['fail'])
 
 
-class MaxPool2x2Grad(_FastOp):
+class MaxPool2x2Grad(_PoolOp):
     """Gradient of :class:`MaxPool2x2` from its input ``x`` and the output gradient.
 
     Recomputes each window's maximum from ``x`` (bitwise the forward output) and gives
-    the window's gradient to every element equal to it, zero elsewhere (as Theano's
-    ``MaxPoolGrad``).
+    the window's gradient to every element equal to it (``pool_grad='all'``, as Theano's
+    ``MaxPoolGrad``) or to the first of them in row-major order (``'one'``), zero
+    elsewhere.
     """
 
     def make_node(self, x, gz):
@@ -687,15 +732,17 @@ class MaxPool2x2Grad(_FastOp):
             }
             gx_pool_bwd_%(ctype)s((const %(ctype)s*)PyArray_DATA(xc),
                                   (const %(ctype)s*)PyArray_DATA(gc),
-                                  (%(ctype)s*)PyArray_DATA(%(gx)s), d[0] * d[1], d[2], d[3]);
+                                  (%(ctype)s*)PyArray_DATA(%(gx)s), d[0] * d[1], d[2], d[3],
+                                  %(first)d);
             Py_DECREF(xc); Py_DECREF(gc);
         }
-        """ % dict(x=x, gz=gz, gx=gx, ctype=ctype, fail=sub['fail'])
+        """ % dict(x=x, gz=gz, gx=gx, ctype=ctype, fail=sub['fail'],
+                   first=int(self.pool_grad == 'one'))
 
 
-def max_pool_2x2(x):
+def max_pool_2x2(x, pool_grad='all'):
     """2x2/stride-2 max pooling of a 4-d tensor (see :class:`MaxPool2x2`)."""
-    return MaxPool2x2()(x)
+    return MaxPool2x2(pool_grad=pool_grad)(x)
 
 
 # ------------------------------------------------------------------------ channel sums
@@ -780,17 +827,20 @@ class _ConvBase(_FastOp):
     first, the gradient ops only for their shapes.
     """
 
-    __props__ = ('openmp', 'chunk_floats')
+    __props__ = ('openmp', 'chunk_floats', 'pool_grad')
     direction = None   # 0 forward, 1 filter (and bias) gradient, 2 input gradient
     pooled = False     # True: conv + bias + 2x2 max pool
     roles = ()         # names of the inputs, among x, w, b, gy, mask
 
-    def __init__(self, openmp=None, chunk_floats=DEFAULT_CHUNK_FLOATS):
+    def __init__(self, openmp=None, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all'):
         super(_ConvBase, self).__init__(openmp=openmp)
+        check_pool_grad(pool_grad)
         self.chunk_floats = int(chunk_floats)
+        self.pool_grad = pool_grad   # used by ConvPool2x2's forward mask only
 
     def _kwargs(self):
-        return dict(openmp=self.openmp, chunk_floats=self.chunk_floats)
+        return dict(openmp=self.openmp, chunk_floats=self.chunk_floats,
+                    pool_grad=self.pool_grad)
 
     def _check_inputs(self, *inputs):
         x = _float_tensor(inputs[0], 4, '%s input' % type(self).__name__)
@@ -882,7 +932,8 @@ class _ConvBase(_FastOp):
         code.append(r"""
         if (!err) {
             Py_BEGIN_ALLOW_THREADS
-            err = gx_conv_%(ctype)s(%(direction)d, %(pooled)d, %(x)s, %(w)s, %(b)s, %(gy)s,
+            err = gx_conv_%(ctype)s(%(direction)d, %(pooled)d, %(first)d, %(x)s, %(w)s, %(b)s,
+                                   %(gy)s,
                                    %(mask)s, (%(ctype)s*)PyArray_DATA(%(out)s), %(gb)s,
                                    N, C, H, W, F, kh, kw, %(chunk)d);
             Py_END_ALLOW_THREADS
@@ -895,6 +946,7 @@ class _ConvBase(_FastOp):
         Py_XDECREF(x_c); Py_XDECREF(w_c); Py_XDECREF(b_c); Py_XDECREF(gy_c); Py_XDECREF(mask_c);
         if (err) { %(fail)s }
         }""" % dict(ctype=ctype, direction=self.direction, pooled=int(self.pooled),
+                    first=int(self.pool_grad == 'one'),
                     x=data('x', const), w=data('w', const), b=data('b', const),
                     gy=data('gy', const), mask=mask_ptr, out=outs[0][0], gb=gb_ptr,
                     op=type(self).__name__,
@@ -963,9 +1015,9 @@ class ConvPool2x2(_ConvBase):
     The same floating-point operations as the three ops in sequence (bias added in the
     input dtype, then the max), without writing the full-size conv output: ``z`` has the
     pooled shape and the uint8 ``mask`` marks, per window, every element equal to the
-    maximum (bit ``2 a + c`` for the element in row ``a``, column ``c`` of the window).
-    Gradients follow Theano's ``MaxPoolGrad``: each marked element receives the window's
-    gradient.
+    maximum (bit ``2 a + c`` for the element in row ``a``, column ``c`` of the window;
+    ``pool_grad='one'``: only the first such element in row-major order). Each marked
+    element receives the window's gradient (``'all'``: as Theano's ``MaxPoolGrad``).
     """
 
     direction = 0
@@ -1031,12 +1083,12 @@ def corr2d_valid(x, w, chunk_floats=DEFAULT_CHUNK_FLOATS):
     return Corr2dValid(chunk_floats=chunk_floats)(x, w)
 
 
-def conv_pool_2x2(x, w, b, chunk_floats=DEFAULT_CHUNK_FLOATS):
+def conv_pool_2x2(x, w, b, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all'):
     """``max_pool_2x2(corr_valid(x, w) + b[None, :, None, None])`` as one ConvPool2x2."""
-    return ConvPool2x2(chunk_floats=chunk_floats)(x, w, b)[0]
+    return ConvPool2x2(chunk_floats=chunk_floats, pool_grad=pool_grad)(x, w, b)[0]
 
 
-def fuse_bias_pool(y):
+def fuse_bias_pool(y, pool_grad='all'):
     """``max_pool_2x2(y)`` as one :class:`ConvPool2x2` when ``y = Corr2dValid(x, w) + b``.
 
     ``b`` must enter as ``b.dimshuffle('x', 0, 'x', 'x')`` (a tied bias, as Lasagne's
@@ -1053,7 +1105,8 @@ def fuse_bias_pool(y):
                 and tuple(bias.op.new_order) == ('x', 0, 'x', 'x')
                 and conved.dtype == y.dtype and bias.inputs[0].dtype == y.dtype):
             x, w = conv.inputs
-            return ConvPool2x2(**conv.op._kwargs())(x, w, bias.inputs[0])[0]
+            kwargs = dict(conv.op._kwargs(), pool_grad=pool_grad)
+            return ConvPool2x2(**kwargs)(x, w, bias.inputs[0])[0]
     return None
 
 
@@ -1074,3 +1127,16 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode='val
     if filter_flip:
         filters = filters[:, :, ::-1, ::-1]
     return Corr2dValid()(input, filters)
+
+
+def check_kernels(kernels):
+    """Raise ValueError unless ``kernels`` is 'fast' or 'theano'."""
+    if kernels not in KERNELS:
+        raise ValueError("kernels must be one of %s, got %r" % (', '.join(KERNELS), kernels))
+
+
+def compile_mode(kernels='fast'):
+    """The Theano mode for ``kernels``: 'theano' leaves out the ChannelSum rewrite."""
+    check_kernels(kernels)
+    mode = theano.compile.get_default_mode()
+    return mode if kernels == 'fast' else mode.excluding('gxnor_channel_sum')

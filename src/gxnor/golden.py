@@ -722,8 +722,8 @@ def compute_adam(cases, inputs):
         theta = theano.shared(_as_floatx(inputs[case + '/theta0']), name='theta')
         g = T.vector('g')
         lr = T.scalar('lr')
-        updates = adam([g], [theta], lr, **_rule_options(
-            adam, constants=p.get('constants', RULE_DEFAULTS['adam_constants'])))
+        updates = adam([g], [theta], lr,
+                       constants=p.get('constants', V1_SEMANTICS['adam_constants']))
         keys = list(updates.keys())
         if len(keys) != 4 or keys[2] is not theta or keys[3].ndim != 0:
             raise RuntimeError('unexpected Lasagne adam update layout: %r' % (keys,))
@@ -793,6 +793,11 @@ def build_adam():
 
 
 # ============================================================ one training step of the MNIST net
+
+# What the v1 goldens were computed with (the defaults before the fidelity work):
+# Theano-CPU max-pool ties and Lasagne 0.1's Adam constants. A train_step file without
+# rule cases (v1) is replayed with these.
+V1_SEMANTICS = OrderedDict([('pool_grad', 'all'), ('adam_constants', 'python')])
 
 STEP_BATCH = 16
 POOL_RULE_TEXT = {
@@ -879,32 +884,6 @@ def _layer_names(network):
     return names
 
 
-def _accepts(function, name):
-    import inspect
-    try:
-        return name in inspect.getargspec(function).args
-    except TypeError:
-        return False
-
-
-# What the code computes when it has no such option (before the settings existed).
-RULE_DEFAULTS = OrderedDict([('pool_grad', 'all'), ('adam_constants', 'python')])
-
-
-def _rule_options(function, **options):
-    """The keyword arguments among ``options`` that ``function`` accepts. An option it does
-    not know is only fine when asked for the behaviour the code has without it."""
-    kwargs = {}
-    defaults = dict(RULE_DEFAULTS, constants=RULE_DEFAULTS['adam_constants'])
-    for name, value in options.items():
-        if _accepts(function, name):
-            kwargs[name] = value
-        elif value != defaults[name]:
-            raise RuntimeError('this code has no %s option; cannot compute %s=%r'
-                               % (name, name, value))
-    return kwargs
-
-
 class MnistStep(object):
     """The MNIST net of models.build_network with TrainingGraph, its DST draws given.
 
@@ -914,7 +893,7 @@ class MnistStep(object):
     evaluates the deterministic pass with the new state.
     """
 
-    def __init__(self, config=None, pool_grad=None, adam_constants=None):
+    def __init__(self, config=None, pool_grad=None, adam_constants=None, kernels=None):
         import lasagne
         import theano
         import theano.tensor as T
@@ -928,15 +907,16 @@ class MnistStep(object):
             c['pool_grad'] = pool_grad
         if adam_constants is not None:
             c['adam_constants'] = adam_constants
-        self.rule = OrderedDict([('pool_grad', c.get('pool_grad', 'all')),
-                                 ('adam_constants', c.get('adam_constants', 'python'))])
+        if kernels is not None:
+            c['kernels'] = kernels
+        self.rule = OrderedDict((k, c[k]) for k in V1_SEMANTICS)
         x = T.tensor4('x')
         targets = T.matrix('targets')
         self.network = build_network(
             c['architecture'], x, discrete=c['discrete'], H=c['H'], N=c['N'],
             act_r=c['act_r'], act_a=c['act_a'], act_N=c['act_N'], pulse_shape=c['pulse'],
-            bn_epsilon=c['bn_epsilon'], bn_alpha=c['bn_alpha'],
-            **_rule_options(build_network, pool_grad=self.rule['pool_grad']))
+            bn_epsilon=c['bn_epsilon'], bn_alpha=c['bn_alpha'], pool_grad=c['pool_grad'],
+            kernels=c['kernels'])
         self.layer_names = _layer_names(self.network)
         self.param_names = OrderedDict()
         for layer, name in self.layer_names.items():
@@ -951,8 +931,7 @@ class MnistStep(object):
         srng = _GivenUniforms(self.draws)
         self.graph = TrainingGraph(self.network, x, m=c['m'], random_search=c['random_search'],
                                    c_prob=c['c_prob'], srng=srng,
-                                   **_rule_options(TrainingGraph.__init__,
-                                                   adam_constants=self.rule['adam_constants']))
+                                   adam_constants=c['adam_constants'], kernels=c['kernels'])
         if len(srng.calls) != len(self.discrete) or set(srng.calls) != set(self.discrete):
             raise RuntimeError('the updates drew uniforms %d times for %d discrete weights'
                                % (len(srng.calls), len(self.discrete)))
@@ -1088,12 +1067,13 @@ class MnistStep(object):
 _MACHINES = {}
 
 
-def mnist_step(pool_grad, adam_constants):
+def mnist_step(pool_grad, adam_constants, kernels=None):
     """The MnistStep of a rule, compiled once per process (``run`` sets the whole state, so
     generating, regenerating and replaying can share it)."""
-    key = (pool_grad, adam_constants, _floatx())
+    key = (pool_grad, adam_constants, kernels, _floatx())
     if key not in _MACHINES:
-        _MACHINES[key] = MnistStep(pool_grad=pool_grad, adam_constants=adam_constants)
+        _MACHINES[key] = MnistStep(pool_grad=pool_grad, adam_constants=adam_constants,
+                                   kernels=kernels)
     return _MACHINES[key]
 
 
@@ -1205,9 +1185,9 @@ def rule_cases(cases):
     """[(prefix, rule)] of a train_step file: v2 names one case per rule ('pool_one/',
     {'pool_grad': 'one', 'adam_constants': ...}); v1 has one unnamed case, computed before
     the rules were settings (pool_grad 'all', Adam constants 'python')."""
-    named = [(name + '/', OrderedDict((k, p[k]) for k in RULE_DEFAULTS))
+    named = [(name + '/', OrderedDict((k, p[k]) for k in V1_SEMANTICS))
              for name, p in cases.items() if name != 'step']
-    return named or [('', OrderedDict(RULE_DEFAULTS))]
+    return named or [('', OrderedDict(V1_SEMANTICS))]
 
 
 def compute_train_step(cases, inputs, machines=None):
@@ -1265,7 +1245,7 @@ def _bias_steps(outputs):
 def _default_adam_constants():
     """The Adam constants of the current default configuration."""
     from .experiments import configure
-    return configure('mnist').get('adam_constants', RULE_DEFAULTS['adam_constants'])
+    return configure('mnist')['adam_constants']
 
 
 def _first_check(step=1):

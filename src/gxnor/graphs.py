@@ -8,20 +8,12 @@ from __future__ import absolute_import, division, print_function
 import lasagne
 import theano
 import theano.tensor as T
-from theano.sandbox.rng_mrg import MRG_RandomStreams
 
+from .fastops import compile_mode
 from .layers import DiscreteActivationLayer
 from .updates import GXNORUpdates
 
-__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph', 'new_random_stream']
-
-# Released scripts seed every MRG stream with an integer from Lasagne's global RNG.
-MRG_SEED_HIGH = 2147462579
-
-
-def new_random_stream():
-    """An MRG stream seeded from Lasagne's global RNG, as the released scripts do."""
-    return MRG_RandomStreams(lasagne.random.get_rng().randint(1, MRG_SEED_HIGH))
+__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph']
 
 
 def squared_hinge(output, targets):
@@ -42,20 +34,26 @@ class TrainingGraph(object):
       BN statistics): loss averaged over the batch, the number of misclassified examples,
       and how many of the hidden activations' values are exactly zero out of how many
       (the activation sparsity, measured in the same pass).
+
+    ``srng=None`` draws the DST streams from Lasagne's RNG in the released order (one
+    per discrete weight, see :func:`gxnor.updates.released_streams`); a given stream
+    serves every weight. ``kernels='theano'`` compiles without gxnor's graph
+    rewrites (the layers choose their own ops, see :mod:`gxnor.layers`).
     """
 
     def __init__(self, output_layer, input_var, m=3.0, random_search='released', c_prob=0.8,
-                 srng=None):
+                 srng=None, adam_constants='float32', kernels='fast'):
         targets = T.matrix('targets')
         learning_rate = T.scalar('learning_rate')
-        srng = srng if srng is not None else new_random_stream()
+        mode = compile_mode(kernels)
 
         train_output = lasagne.layers.get_output(output_layer, deterministic=False)
         train_loss = squared_hinge(train_output, targets)
         self.updates = GXNORUpdates(train_loss, output_layer, learning_rate, srng, m=m,
-                                    random_search=random_search, c_prob=c_prob)
+                                    random_search=random_search, c_prob=c_prob,
+                                    adam_constants=adam_constants)
         self.train = theano.function([input_var, targets, learning_rate], train_loss,
-                                     updates=self.updates.updates)
+                                     updates=self.updates.updates, mode=mode)
 
         hidden = [layer for layer in lasagne.layers.get_all_layers(output_layer)
                   if isinstance(layer, DiscreteActivationLayer)]
@@ -65,14 +63,13 @@ class TrainingGraph(object):
         errors = T.sum(misclassified(test_output, targets))
         zeros = sum((T.sum(T.eq(a, 0), dtype='int64') for a in activations), T.constant(0, dtype='int64'))
         count = sum((T.prod(a.shape, dtype='int64') for a in activations), T.constant(0, dtype='int64'))
-        self.evaluate = theano.function([input_var, targets], [test_loss, errors, zeros, count])
+        self.evaluate = theano.function([input_var, targets], [test_loss, errors, zeros, count],
+                                        mode=mode)
         self.output_layer = output_layer
-        self.srng = srng
 
     @property
     def state(self):
         """All shared variables whose values make up the run's state (for checkpoints)."""
         variables = lasagne.layers.get_all_params(self.output_layer)
         variables.extend(v for v in self.updates.state if v not in variables)
-        variables.extend(update[0] for update in self.srng.state_updates)
         return variables

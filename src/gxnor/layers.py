@@ -19,10 +19,22 @@ from lasagne.layers import Conv2DLayer, DenseLayer, Layer
 from lasagne.nonlinearities import identity
 
 from .discretization import check_activation_space, check_weight_space, discretize_activation
-from .fastops import conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2
+from .fastops import (check_kernels, check_pool_grad, conv2d as fast_conv2d, fuse_bias_pool,
+                      max_pool_2x2)
+from .pooling import theano_max_pool_2x2
 
 __all__ = ['DiscreteDenseLayer', 'DiscreteConv2DLayer', 'BatchNormLayer',
-           'DiscreteActivationLayer', 'MaxPool2x2Layer', 'discrete_weight_spaces']
+           'DiscreteActivationLayer', 'MaxPool2x2Layer', 'discrete_weight_spaces',
+           'MRG_SEED_HIGH']
+
+# Released scripts seed every MRG stream with randint(1, MRG_SEED_HIGH) from Lasagne's RNG.
+MRG_SEED_HIGH = 2147462579
+
+
+def _draw_unused_stream_seed():
+    """The released layers seed an MRG stream they never use, BEFORE sampling W: the
+    draw moves the global RNG, so every later draw depends on it."""
+    lasagne.random.get_rng().randint(1, MRG_SEED_HIGH)
 
 
 def _weight_init(discrete, H, init_scale, W):
@@ -50,6 +62,7 @@ class DiscreteDenseLayer(DenseLayer, _DiscreteWeights):
     def __init__(self, incoming, num_units, discrete=True, H=1.0, N=1, init_scale=1.0,
                  W=None, nonlinearity=identity, **kwargs):
         check_weight_space(H, N)
+        _draw_unused_stream_seed()
         super(DiscreteDenseLayer, self).__init__(
             incoming, num_units, W=_weight_init(discrete, H, init_scale, W),
             nonlinearity=nonlinearity, **kwargs)
@@ -57,12 +70,18 @@ class DiscreteDenseLayer(DenseLayer, _DiscreteWeights):
 
 
 class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):
-    """Lasagne Conv2DLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity)."""
+    """Lasagne Conv2DLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity).
+
+    ``kernels='fast'`` convolves with :func:`gxnor.fastops.conv2d`, ``'theano'`` with
+    ``T.nnet.conv2d`` (Theano's CorrMM on a CPU, as the released scripts).
+    """
 
     def __init__(self, incoming, num_filters, filter_size, discrete=True, H=1.0, N=1,
-                 init_scale=1.0, W=None, nonlinearity=identity, convolution=fast_conv2d,
-                 **kwargs):
+                 init_scale=1.0, W=None, nonlinearity=identity, kernels='fast', **kwargs):
         check_weight_space(H, N)
+        check_kernels(kernels)
+        convolution = fast_conv2d if kernels == 'fast' else T.nnet.conv2d
+        _draw_unused_stream_seed()
         super(DiscreteConv2DLayer, self).__init__(
             incoming, num_filters, filter_size, W=_weight_init(discrete, H, init_scale, W),
             nonlinearity=nonlinearity, convolution=convolution, **kwargs)
@@ -111,30 +130,32 @@ class BatchNormLayer(Layer):
         self.inv_std = self.add_param(constant(1), shape, 'inv_std', trainable=False,
                                       regularizable=False)
 
-    def _per_channel(self, vector, ndim):
-        pattern = ['x'] * ndim
-        pattern[1] = 0
-        return vector.dimshuffle(pattern)
-
     def get_output_for(self, input, deterministic=False, **kwargs):
+        # The expression of Lasagne 0.2.dev1 (2016-06), term for term: the same graph
+        # gives the same float32 results, gradients included.
+        input_mean = input.mean(self.axes)
+        input_inv_std = T.inv(T.sqrt(input.var(self.axes) + self.epsilon))
         if deterministic:
             mean, inv_std = self.mean, self.inv_std
         else:
-            mean = input.mean(self.axes)
-            inv_std = T.inv(T.sqrt(input.var(self.axes) + self.epsilon))
-            # Update the running statistics through copies of the shared variables (same
-            # storage), so the default updates belong to this graph only.
-            running_mean = self.mean.clone()
-            running_inv_std = self.inv_std.clone()
-            keep = 1 - self.alpha
-            running_mean.default_update = keep * running_mean + self.alpha * mean
-            running_inv_std.default_update = keep * running_inv_std + self.alpha * inv_std
-            # Tie the copies into the graph (adds zero) so theano.function sees them.
-            mean = mean + 0 * running_mean
-            inv_std = inv_std + 0 * running_inv_std
-        ndim = input.ndim
-        scale = self._per_channel(self.gamma * inv_std, ndim)
-        return (input - self._per_channel(mean, ndim)) * scale + self._per_channel(self.beta, ndim)
+            mean, inv_std = input_mean, input_inv_std
+            # Memory-aliased copies of the running statistics carry the default updates,
+            # so every function compiled from this (training) output applies them.
+            running_mean = theano.clone(self.mean, share_inputs=False)
+            running_inv_std = theano.clone(self.inv_std, share_inputs=False)
+            running_mean.default_update = ((1 - self.alpha) * running_mean
+                                           + self.alpha * input_mean)
+            running_inv_std.default_update = ((1 - self.alpha) * running_inv_std
+                                              + self.alpha * input_inv_std)
+            # In the graph, out of the arithmetic (adds zero; optimised away).
+            mean += 0 * running_mean
+            inv_std += 0 * running_inv_std
+        pattern = ['x' if axis in self.axes else 0 for axis in range(input.ndim)]
+        beta = self.beta.dimshuffle(pattern)
+        gamma = self.gamma.dimshuffle(pattern)
+        mean = mean.dimshuffle(pattern)
+        inv_std = inv_std.dimshuffle(pattern)
+        return (input - mean) * (gamma * inv_std) + beta
 
 
 class DiscreteActivationLayer(Layer):
@@ -158,10 +179,15 @@ class DiscreteActivationLayer(Layer):
 class MaxPool2x2Layer(Layer):
     """``MaxPool2DLayer(pool_size=2)`` computed by :mod:`gxnor.fastops`.
 
-    Same forward values and same gradient, bit for bit: each 2x2 window's gradient goes
-    to every element equal to the window's maximum (ties are common: conv outputs of
-    ternary inputs and weights are integers). Odd trailing rows/columns are dropped, as
-    with Lasagne's default ``ignore_border=True``.
+    Same forward values, bit for bit, and with ``pool_grad='all'`` the same gradient as
+    Theano's CPU ops. Ties are common here (conv outputs of ternary inputs and weights are
+    integers). Odd trailing rows/columns are dropped, as with Lasagne's default
+    ``ignore_border=True``.
+
+    ``pool_grad`` is the tie rule of the gradient: ``'one'`` (default; the first maximum
+    of the window in row-major order gets the window's gradient, as on the paper's cuDNN
+    platform) or ``'all'`` (every tied element, Theano 0.8.2 on a CPU).
+    ``kernels='theano'`` pools with Theano's own ``Pool`` op (see :mod:`gxnor.pooling`).
 
     When the input is the output of a (Discrete)Conv2DLayer convolving with
     :func:`gxnor.fastops.conv2d` and adding a tied bias (no nonlinearity), convolution,
@@ -176,8 +202,12 @@ class MaxPool2x2Layer(Layer):
     ignore_border = True
     mode = 'max'
 
-    def __init__(self, incoming, fuse=True, **kwargs):
+    def __init__(self, incoming, pool_grad='one', kernels='fast', fuse=True, **kwargs):
         super(MaxPool2x2Layer, self).__init__(incoming, **kwargs)
+        check_pool_grad(pool_grad)
+        check_kernels(kernels)
+        self.pool_grad = pool_grad
+        self.kernels = kernels
         if len(self.input_shape) != 4:
             raise ValueError("MaxPool2x2Layer needs a 4-d input (batch, channels, rows, "
                              "cols), got shape %r" % (self.input_shape,))
@@ -189,5 +219,7 @@ class MaxPool2x2Layer(Layer):
         return input_shape[:2] + (halve(input_shape[2]), halve(input_shape[3]))
 
     def get_output_for(self, input, **kwargs):
-        fused = fuse_bias_pool(input) if self.fuse else None
-        return fused if fused is not None else max_pool_2x2(input)
+        if self.kernels == 'theano':
+            return theano_max_pool_2x2(input, self.pool_grad)
+        fused = fuse_bias_pool(input, self.pool_grad) if self.fuse else None
+        return fused if fused is not None else max_pool_2x2(input, self.pool_grad)

@@ -42,13 +42,15 @@ INPUT_SHAPES = {'mnist': (1, 28, 28), 'cifar10': (3, 32, 32), 'svhn': (3, 32, 32
 
 def build_network(architecture, input_var=None, input_shape=None, discrete=True, H=1.0, N=1,
                   act_r=1.0, act_a=0.5, act_N=1, pulse_shape='rectangular',
-                  bn_epsilon=1e-4, bn_alpha=0.1):
+                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad='one', kernels='fast'):
     """Build a network from a list of ``Conv``/``Dense`` specs; returns the output layer.
 
     ``architecture`` is a key of ARCHITECTURES or a list of specs (tests use tiny ones);
     ``input_shape`` is (channels, rows, cols), defaulting to the data set's.
     ``act_N=None`` keeps full-precision activations; ``discrete=False`` full-precision
     weights (the released ``discrete = False`` path: plain Adam on W).
+    ``pool_grad`` is the max-pool gradient's tie rule ('one' or 'all'), ``kernels``
+    'fast' (gxnor.fastops) or 'theano' (Theano's own ops), see gxnor.layers.
     """
     if not isinstance(architecture, (list, tuple)):
         if architecture not in ARCHITECTURES:
@@ -63,9 +65,10 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
     for index, spec in enumerate(architecture):
         last = index == len(architecture) - 1
         if isinstance(spec, Conv):
-            layer = DiscreteConv2DLayer(layer, spec.filters, spec.size, pad=spec.pad, **weights)
+            layer = DiscreteConv2DLayer(layer, spec.filters, spec.size, pad=spec.pad,
+                                        kernels=kernels, **weights)
             if spec.pool:
-                layer = MaxPool2x2Layer(layer)
+                layer = MaxPool2x2Layer(layer, pool_grad=pool_grad, kernels=kernels)
         else:
             layer = DiscreteDenseLayer(layer, spec.units, init_scale=spec.init_scale, **weights)
         layer = BatchNormLayer(layer, epsilon=bn_epsilon, alpha=bn_alpha)

@@ -57,13 +57,14 @@ def environment_facts():
     import numpy
     import scipy
     import theano
-    from . import __version__
+    from . import __version__, cpu
     device = theano.config.device
     return dict(
         versions=dict(python=platform.python_version(), numpy=numpy.__version__,
                       scipy=scipy.__version__, theano=theano.__version__,
                       lasagne=lasagne.__version__, gxnor=__version__),
         theano_flags=os.environ.get('THEANO_FLAGS', ''),
+        cpu_pins=cpu.describe(),
         floatX=theano.config.floatX,
         machine='%s, %s, %d cores, device=%s' % (socket.gethostname(), _cpu_model(),
                                                 cpu_count(), device),

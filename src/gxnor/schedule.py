@@ -9,7 +9,10 @@ The product is accumulated epoch by epoch in float64, as the released loop does.
 Bookkeeping: the released scripts report the BEST TEST error over all epochs (a choice
 made on the test set); we also keep the best validation error and the test error at that
 epoch. Ties go to the later epoch (``<=``, as in the BinaryNet loop the scripts come
-from). ``update_type`` is RANDOM_SEARCH_ON once ``epoch >= best_test_epoch + patience``.
+from). ``update_type`` is RANDOM_SEARCH_ON once ``epoch >= best_epoch + patience`` with the
+released counting: ``epoch`` is 0-based (epoch 0 is the LR = 0 epoch) but the released
+``best_epoch`` is stored 1-based (``epoch + 1``, initially 1), so the switch first flips at
+the 0-based epoch ``best + patience + 1``.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -62,9 +65,14 @@ class BestEpochs(object):
             return True
         return False
 
+    def released_best_epoch(self):
+        """The released script's ``best_epoch``: 1-based, 1 before any epoch."""
+        return 1 if self.best_test_epoch is None else self.best_test_epoch + 1
+
     def update_type(self, epoch):
-        """RANDOM_SEARCH_ON after ``patience`` epochs without a new best test error."""
-        if self.best_test_epoch is not None and epoch >= self.best_test_epoch + self.patience:
+        """RANDOM_SEARCH_ON once the 0-based ``epoch`` reaches the released
+        ``best_epoch + patience`` (see the module docstring for the counting)."""
+        if epoch >= self.released_best_epoch() + self.patience:
             return RANDOM_SEARCH_ON
         return RANDOM_SEARCH_OFF
 

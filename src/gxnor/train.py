@@ -1,12 +1,19 @@
 """The released training loop, one epoch at a time, with run folders and resume.
 
+Random numbers: ONE RandomState seeded with the run's seed plays the released scripts'
+global ``numpy.random`` (and Lasagne's RNG): it draws, in the released order, the initial
+weights (gxnor.layers), the DST streams (gxnor.updates.released_streams), the shuffle of
+the training set before the first epoch and after every training pass, and -- CIFAR10 and
+SVHN, faithful mode -- the discarded augmentation draws of every batch.
+
 Per epoch (see schedule.py for the learning rate and the bookkeeping):
 train on ``floor(n / batch)`` full mini-batches of the training set in its current order
-(the remainder is dropped, as released), evaluate the validation and test sets with the
-deterministic (running-average) batch norm, record the epoch, then reshuffle the training
-set. Evaluation covers every example (full batches plus one remainder batch; for the
+(the remainder is dropped, as released), reshuffle the training set, evaluate the
+validation and test sets with the deterministic (running-average) batch norm and record
+the epoch. Evaluation covers every example (full batches plus one remainder batch; for the
 released MNIST and CIFAR10 splits the sizes divide the batch, so this is the released
-``floor``). Errors are in percent.
+``floor``). Errors are in percent; each record also carries the released script's own
+figures (``released``: mean of per-batch float32 means, see :func:`released_figures`).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -37,23 +44,25 @@ class Trainer(object):
             raise ConfigError("batch_size=%d is larger than the training set (%d examples): "
                               "no full mini-batch to train on"
                               % (config['batch_size'], len(dataset.train)))
-        # Released: numpy.random.seed(seed) at start; Lasagne's global RNG (numpy's) draws
-        # the initial weights and the MRG seeds.
-        np.random.seed(config['seed'])
-        lasagne.random.set_rng(np.random.mtrand._rand)
+        # Released: numpy.random.seed(seed) at import; everything random comes from that
+        # one stream (Lasagne's RNG is numpy's global one), in the order of the module doc.
+        self.rng = np.random.RandomState(config['seed'])
+        lasagne.random.set_rng(self.rng)
         inputs = T.tensor4('inputs')
         self.network = build_network(
             architecture or config['architecture'], inputs,
             input_shape=dataset.train.shape[1:], discrete=config['discrete'],
             H=config['H'], N=config['N'], act_r=config['act_r'], act_a=config['act_a'],
             act_N=config['act_N'], pulse_shape=config['pulse'],
-            bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'])
+            bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'],
+            pool_grad=config['pool_grad'], kernels=config['kernels'])
         self.graph = TrainingGraph(self.network, inputs, m=config['m'],
                                    random_search=config['random_search'],
-                                   c_prob=config['c_prob'])
-        self.augment = get_augmentation(config['augment'])
-        self.data_rng = np.random.RandomState(config['seed'])
-        self.order = np.arange(len(dataset.train))
+                                   c_prob=config['c_prob'],
+                                   adam_constants=config['adam_constants'],
+                                   kernels=config['kernels'])
+        self.augment = get_augmentation(config['augment'], config['dataset'])
+        self.order = self.shuffled(np.arange(len(dataset.train)))   # before the first epoch
         self.best = BestEpochs(config['patience'])
         self.records = []
         self.wall_seconds = 0.0
@@ -68,24 +77,37 @@ class Trainer(object):
         c = self.config
         return learning_rate(epoch, c['lr_start'], c['lr_fin'], c['num_epochs'], c['lr_steps'])
 
-    def train_epoch(self, rate, progress=None):
+    def shuffled(self, order):
+        """``order`` permuted as the released scripts shuffle the training set: numpy's
+        ``shuffle`` of the list ``range(n)`` (the same draws as ``permutation(n)``), then
+        the rows copied in that order."""
+        return order[self.rng.permutation(len(order))]
+
+    def train_epoch(self, rate, progress=None, batch_losses=None):
+        """Mean training loss over the full batches (float64 mean of the float32 batch
+        losses, as released). ``batch_losses(index, loss)`` sees each batch's loss."""
         batch = self.config['batch_size']
         split = self.dataset.train
         count = len(split) // batch
         total = 0.0
         for index in range(count):
             x, labels = split.batch(self.order[index * batch:(index + 1) * batch])
-            x = self.augment(x, self.data_rng)
-            total += float(self.graph.train(x, hinge_targets(labels), rate))
+            x = self.augment(x, self.rng)
+            loss = float(self.graph.train(x, hinge_targets(labels), rate))
+            total += loss
+            if batch_losses:
+                batch_losses(index + 1, loss)
             if progress:
                 progress(index + 1, count)
         return total / count
 
     def evaluate(self, split):
-        """(mean loss, error in percent, share of zero hidden activations) over ``split``."""
+        """Mean loss, error in percent, share of zero hidden activations over ``split``,
+        and the released script's figures (see :func:`released_figures`)."""
         batch = self.config['batch_size']
         loss = 0.0
         errors = zeros = count = 0
+        per_batch = []
         for start in range(0, len(split), batch):
             x, labels = split.batch(slice(start, start + batch))
             batch_loss, batch_errors, batch_zeros, batch_count = self.graph.evaluate(
@@ -94,27 +116,31 @@ class Trainer(object):
             errors += int(batch_errors)
             zeros += int(batch_zeros)
             count += int(batch_count)
+            per_batch.append((float(batch_loss), int(batch_errors), len(labels)))
         sparsity = zeros / count if count else None
-        return loss / len(split), 100.0 * errors / len(split), sparsity
+        return (loss / len(split), 100.0 * errors / len(split), sparsity,
+                released_figures(per_batch, batch))
 
-    def run_epoch(self, progress=None):
+    def run_epoch(self, progress=None, batch_losses=None):
         epoch = self.epoch
         started = time.time()
         rate = self.learning_rate(epoch)
         update_type = self.best.update_type(epoch)
         self.graph.updates.set_update_type(update_type)
-        train_loss = self.train_epoch(rate, progress)
-        valid_loss, valid_error, _ = self.evaluate(self.dataset.valid)
-        test_loss, test_error, sparsity = self.evaluate(self.dataset.test)
+        train_loss = self.train_epoch(rate, progress, batch_losses)
+        self.order = self.shuffled(self.order)
+        valid_loss, valid_error, _, valid_released = self.evaluate(self.dataset.valid)
+        test_loss, test_error, sparsity, test_released = self.evaluate(self.dataset.test)
         if self.best.update(epoch, valid_error, test_error):
             self.graph.updates.remember_best()
-        self.order = self.order[self.data_rng.permutation(len(self.order))]
         seconds = time.time() - started
         self.wall_seconds += seconds
+        released = dict(valid_loss=valid_released[0], valid_error=valid_released[1],
+                        test_loss=test_released[0], test_error=test_released[1])
         record = dict(epoch=epoch, lr=rate, train_loss=train_loss, valid_loss=valid_loss,
                       valid_error=valid_error, test_loss=test_loss, test_error=test_error,
                       activation_sparsity=sparsity, update_type=update_type,
-                      seconds=round(seconds, 3))
+                      seconds=round(seconds, 3), released=released)
         self.records.append(record)
         return record
 
@@ -122,11 +148,11 @@ class Trainer(object):
     def save(self, path):
         loop_state = dict(records=self.records, best=self.best.to_dict(),
                           wall_seconds=self.wall_seconds)
-        save_checkpoint(path, self.graph.state, self.data_rng, loop_state,
+        save_checkpoint(path, self.graph.state, self.rng, loop_state,
                         extra_arrays=dict(order=self.order))
 
     def restore(self, path):
-        loop_state, extra = load_checkpoint(path, self.graph.state, self.data_rng)
+        loop_state, extra = load_checkpoint(path, self.graph.state, self.rng)
         self.records = loop_state['records']
         self.best = BestEpochs.from_dict(self.config['patience'], loop_state['best'])
         self.wall_seconds = loop_state['wall_seconds']
@@ -147,6 +173,26 @@ class Trainer(object):
                        wall_seconds=round(self.wall_seconds, 1),
                        seconds_per_epoch=round(self.wall_seconds / max(1, self.epoch), 2))
         return summary
+
+
+def released_figures(per_batch, batch_size):
+    """(loss, error %) as the released script computes them from its evaluation batches.
+
+    It evaluates ``floor(n / batch)`` full batches; each gives a float32 loss and a
+    float32 error rate (``T.mean(neq, dtype=floatX)``); the Python loop adds them up as
+    float64 and returns ``sum(errors) / batches * 100`` and ``sum(losses) / batches``.
+    ``per_batch`` holds ``(loss, misclassified, size)`` per evaluated batch; a remainder
+    batch (not evaluated by the released loop) is left out. (nan, nan) when no batch is
+    full.
+    """
+    full = [(loss, wrong, size) for loss, wrong, size in per_batch if size == batch_size]
+    if not full:
+        return float('nan'), float('nan')
+    losses = errors = 0.0
+    for loss, wrong, size in full:
+        losses += float(np.float32(loss))
+        errors += float(np.float32(wrong) / np.float32(size))
+    return losses / len(full), errors / len(full) * 100
 
 
 def epoch_report(record, trainer, stream=sys.stdout):

@@ -35,21 +35,88 @@ import lasagne
 import numpy as np
 import theano
 import theano.tensor as T
+from theano.sandbox.rng_mrg import MRG_RandomStreams
 
 from .discretization import weight_step, _as_floatx
 from .dst import dst_update, discrete_state_transition
 from .layers import discrete_weight_spaces
 
-__all__ = ['adam', 'GXNORUpdates', 'RANDOM_SEARCH_MODES', 'RANDOM_SEARCH_ON', 'RANDOM_SEARCH_OFF']
+__all__ = ['adam', 'ADAM_CONSTANTS', 'GXNORUpdates', 'released_streams', 'RANDOM_SEARCH_MODES', 'RANDOM_SEARCH_ON', 'RANDOM_SEARCH_OFF']
 
 RANDOM_SEARCH_MODES = ('released', 'live')
 RANDOM_SEARCH_ON = 10     # update_type values the released loop uses
 RANDOM_SEARCH_OFF = 200
 
 
-def adam(grads, params, learning_rate):
-    """Lasagne's Adam (beta1 0.9, beta2 0.999, epsilon 1e-8) as an OrderedDict of updates."""
-    return lasagne.updates.adam(grads, params, learning_rate=learning_rate)
+ADAM_CONSTANTS = ('float32', 'python')
+
+
+def adam(grads, params, learning_rate, constants='float32', beta1=0.9, beta2=0.999,
+         epsilon=1e-8):
+    """Lasagne's Adam as an OrderedDict of updates (one step counter for ``params``).
+
+    ``constants`` says how ``1 - beta`` reaches the float32 graph:
+
+    * ``'float32'`` (default): Lasagne 0.2.dev1 from 2016-04-26 on, the Lasagne the
+      released MNIST script runs on: ``one = T.constant(1)``; ``one - beta1`` and
+      ``one - beta2`` are float32 subtractions, i.e. 0.100000024f and 0.0009999871f;
+    * ``'python'``: Lasagne 0.1 (PyPI) and the January 2016 master: the Python floats
+      ``1 - 0.9`` and ``1 - 0.999`` become the float32 constants 0.1f and 0.001f.
+
+    Everything else is the same expression in both:
+    ``t = t_prev + 1``, ``a_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``,
+    ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``,
+    ``param - a_t m / (sqrt(v) + epsilon)``.
+    """
+    if constants not in ADAM_CONSTANTS:
+        raise ValueError("adam constants must be one of %s, got %r"
+                         % (', '.join(ADAM_CONSTANTS), constants))
+    one = T.constant(1) if constants == 'float32' else 1
+    t_prev = theano.shared(lasagne.utils.floatX(0.))
+    t = t_prev + 1
+    a_t = learning_rate * T.sqrt(one - beta2 ** t) / (one - beta1 ** t)
+    updates = OrderedDict()
+    for param, g_t in zip(params, grads):
+        value = param.get_value(borrow=True)
+        m_prev = theano.shared(np.zeros(value.shape, dtype=value.dtype),
+                               broadcastable=param.broadcastable)
+        v_prev = theano.shared(np.zeros(value.shape, dtype=value.dtype),
+                               broadcastable=param.broadcastable)
+        m_t = beta1 * m_prev + (one - beta1) * g_t
+        v_t = beta2 * v_prev + (one - beta2) * g_t ** 2
+        step = a_t * m_t / (T.sqrt(v_t) + epsilon)
+        updates[m_prev] = m_t
+        updates[v_prev] = v_t
+        updates[param] = param - step
+    updates[t_prev] = t
+    return updates
+
+
+# Released scripts seed every MRG stream with an integer from Lasagne's global RNG.
+MRG_SEED_HIGH = 2147462579
+
+
+def released_streams(count, rng):
+    """The DST streams of ``count`` discrete weights, drawn as the released scripts do.
+
+    For each discrete W, in network order, the released update builder draws from the
+    global RandomState ``rng``: ``random()`` (the keep flag c of the dead random-search
+    branch), ``random()`` (its target state), then ``randint(1, 2147462579)`` seeding a
+    new ``MRG_RandomStreams``. From that stream the dead branch's ``binomial`` is built
+    first (it takes the first block of substreams and advances the stream) and the live
+    gate's second, so the gate uses the SECOND block: here ``inc_rstate()`` skips the
+    first block, which is all the dead call leaves behind.
+
+    Returns a list of ``(stream, (c_draw, state_draw))``.
+    """
+    streams = []
+    for _ in range(count):
+        c_draw = rng.random_sample()
+        state_draw = rng.random_sample()
+        stream = MRG_RandomStreams(rng.randint(1, MRG_SEED_HIGH))
+        stream.inc_rstate()
+        streams.append((stream, (c_draw, state_draw)))
+    return streams
 
 
 class GXNORUpdates(object):
@@ -58,10 +125,14 @@ class GXNORUpdates(object):
     ``updates`` maps every shared variable to its new value: DST for the discrete
     weights, Adam for the other trainable parameters, Adam's own moments and counters.
     ``state`` lists every shared variable the updates carry (for checkpoints).
+
+    ``srng=None`` (runs): one MRG stream per discrete W, drawn from Lasagne's RNG in the
+    released order (:func:`released_streams`). A given ``srng`` serves every W instead
+    (tests and golden vectors hand in their own draws).
     """
 
-    def __init__(self, loss, output_layer, learning_rate, srng, m=3.0,
-                 random_search='released', c_prob=0.8):
+    def __init__(self, loss, output_layer, learning_rate, srng=None, m=3.0,
+                 random_search='released', c_prob=0.8, adam_constants='float32'):
         if random_search not in RANDOM_SEARCH_MODES:
             raise ValueError("random_search must be one of %s, got %r"
                              % (', '.join(RANDOM_SEARCH_MODES), random_search))
@@ -77,14 +148,23 @@ class GXNORUpdates(object):
                   if p not in discrete]
 
         self.updates = OrderedDict()
+        self.streams = []
         if discrete:
-            proposal = adam(T.grad(loss, discrete), discrete, learning_rate)
-            for W, (H, N) in spaces:
+            proposal = adam(T.grad(loss, discrete), discrete, learning_rate, adam_constants)
+            if srng is None:
+                self.streams = [stream for stream, _ in
+                                released_streams(len(discrete), lasagne.random.get_rng())]
+                per_weight = self.streams
+            else:
+                self.streams = [srng]
+                per_weight = [srng] * len(discrete)
+            for (W, (H, N)), stream in zip(spaces, per_weight):
                 dW = proposal[W] - W
-                proposal[W] = self._discrete_update(W, dW, H, N, m, srng, c_prob)
+                proposal[W] = self._discrete_update(W, dW, H, N, m, stream, c_prob)
             self.updates.update(proposal)
         if others:
-            self.updates.update(adam(T.grad(loss, others), others, learning_rate))
+            self.updates.update(adam(T.grad(loss, others), others, learning_rate,
+                                     adam_constants))
         self.discrete_params = discrete
         self.other_params = others
 
@@ -92,7 +172,7 @@ class GXNORUpdates(object):
         dst = dst_update(W, dW, srng, H, N, m)
         if self.random_search == 'released':
             # The released branch is constant-folded away (update_type is a Python
-            # number there), so its build-time draws are not made here.
+            # number there); its build-time draws are made by released_streams.
             return dst
         best = theano.shared(W.get_value(), name='%s.best' % (W.name or 'W'),
                              broadcastable=W.broadcastable)
@@ -111,6 +191,9 @@ class GXNORUpdates(object):
         """Every shared variable the training function updates or reads as state."""
         variables = list(self.updates.keys())
         variables.extend(v for v in self.best.values() if v not in variables)
+        for stream in self.streams:
+            variables.extend(update[0] for update in stream.state_updates
+                             if update[0] not in variables)
         if self.random_search == 'live':
             variables.append(self.update_type)
         return variables

@@ -2,7 +2,11 @@
 
 'faithful': what the authors' released CIFAR10 script trained on -- their
 augmentation output was computed and then discarded, so the batch is used
-unchanged.
+unchanged. Its random draws were made all the same, from the global RandomState,
+and move every later draw (the shuffles): per batch one pair of crop offsets
+``randint(0, 8)`` and a flip flag ``randint(0, 1)`` (which is always 0 and draws
+nothing). So for CIFAR10 (and SVHN, trained with the CIFAR10 recipe) faithful mode
+makes the same draws and discards them; MNIST's script has no augmentation code.
 'standard': the usual CIFAR recipe. Each image is zero-padded by 4 pixels on
 every side, a crop of the original size (32x32) is taken at row/column offsets
 drawn uniformly from 0..8 inclusive, and the crop is mirrored left-right with
@@ -59,17 +63,31 @@ def standard_augment(x, rng):
 
 
 def faithful_augment(x, rng):
-    """The batch itself, unchanged (and ``rng`` untouched)."""
+    """The batch itself, unchanged (and ``rng`` untouched): the MNIST script."""
+    return x
+
+
+def faithful_discarded_augment(x, rng):
+    """The batch itself, unchanged, after the released CIFAR10 script's discarded draws:
+    ``randint(0, 8)`` twice (crop offsets) and ``randint(0, 1)`` (flip, draws nothing)."""
+    rng.randint(0, 8)
+    rng.randint(0, 8)
+    rng.randint(0, 1)
     return x
 
 
 AUGMENTATIONS = {'faithful': faithful_augment, 'standard': standard_augment}
+# Data sets whose (released or reconstructed) script draws and discards augmentation.
+DISCARDED_DRAWS = ('cifar10', 'svhn')
 
 
-def get_augmentation(name):
-    """The augmentation function called ``name``; ValueError if unknown."""
+def get_augmentation(name, dataset='mnist'):
+    """The augmentation function called ``name`` for ``dataset``; ValueError if unknown."""
     try:
-        return AUGMENTATIONS[name]
+        augment = AUGMENTATIONS[name]
     except (KeyError, TypeError):
         raise ValueError('unknown value %r for option augmentation; allowed values: %s'
                          % (name, ', '.join(repr(k) for k in sorted(AUGMENTATIONS))))
+    if augment is faithful_augment and dataset in DISCARDED_DRAWS:
+        return faithful_discarded_augment
+    return augment

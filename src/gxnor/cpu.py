@@ -1,0 +1,108 @@
+"""The CPU settings that decide the last bits of a run, pinned so that any machine agrees.
+
+Two things make float32 results depend on the processor a run happens to get:
+
+* Theano compiles its C code with ``-march=<this CPU>`` (it asks g++ what
+  ``-march=native`` means) -- other instructions, other contractions into FMA;
+* OpenBLAS picks its gemm kernel per CPU at load time (Haswell, SkylakeX, Zen, ...),
+  and the kernels sum in different orders.
+
+DST turns a last-bit difference into a different gate and the runs separate. So every
+entry point (``make``, ``python -m gxnor``, the containers, sweeps, tests) pins both by
+default, before Theano or OpenBLAS is loaded:
+
+* Theano: ``gcc.cxxflags=-march=haswell -mtune=generic``;
+* OpenBLAS: ``OPENBLAS_CORETYPE=Haswell`` (AVX2 + FMA: every x86-64 server since 2013,
+  every AMD Zen).
+
+The released script is machine-dependent in the same way; the trace of it that the replay
+is compared with was measured under these pins.
+
+``GXNOR_CPU_PINS=0`` unpins (Theano and OpenBLAS then choose for the CPU at hand). A
+``gcc.cxxflags`` in the user's ``THEANO_FLAGS`` is respected, and a CPU without the
+Haswell instructions is left unpinned (the pinned code would not run on it). What was
+used goes into every run's config.json (:func:`describe`).
+"""
+from __future__ import absolute_import, division, print_function
+
+import logging
+import os
+
+__all__ = ['PINNED_CXXFLAGS', 'PINNED_CORETYPE', 'SWITCH', 'pin', 'describe',
+           'cpu_supports_pins']
+
+PINNED_CXXFLAGS = '-march=haswell -mtune=generic'
+PINNED_CORETYPE = 'Haswell'
+SWITCH = 'GXNOR_CPU_PINS'
+# What -march=haswell lets the compiler use, as /proc/cpuinfo names it.
+HASWELL_FLAGS = ('avx', 'avx2', 'fma', 'bmi1', 'bmi2', 'f16c', 'movbe', 'popcnt')
+_OFF = ('0', 'no', 'off', 'false')
+
+# Set by pin(): what it found and did, for describe().
+_STATE = {}
+
+
+def cpu_supports_pins(cpuinfo='/proc/cpuinfo'):
+    """True when the CPU has every instruction set the pinned code uses (or when the
+    flags cannot be read: not Linux, assume a current x86-64)."""
+    try:
+        with open(cpuinfo) as handle:
+            for line in handle:
+                if line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
+                    return all(flag in flags for flag in HASWELL_FLAGS)
+    except (IOError, OSError):
+        return True
+    return True
+
+
+def _theano_flag_set(flags, name):
+    return any(item.split('=', 1)[0].strip() == name for item in flags.split(',') if item)
+
+
+def pin(environ=None, cpuinfo='/proc/cpuinfo'):
+    """Add the pins to ``environ`` (default ``os.environ``); returns what was decided.
+
+    Call before Theano is imported (``gxnor/__init__`` does). Idempotent.
+    """
+    environ = os.environ if environ is None else environ
+    decision = dict(requested=environ.get(SWITCH, '1').strip().lower() not in _OFF,
+                    coretype_before=environ.get('OPENBLAS_CORETYPE'))
+    decision['supported'] = cpu_supports_pins(cpuinfo)
+    decision['pinned'] = decision['requested'] and decision['supported']
+    if decision['pinned']:
+        environ['OPENBLAS_CORETYPE'] = PINNED_CORETYPE
+        flags = environ.get('THEANO_FLAGS', '')
+        if not _theano_flag_set(flags, 'gcc.cxxflags'):
+            # ours first: a later gcc.cxxflags of the caller's would win anyway
+            environ['THEANO_FLAGS'] = ('gcc.cxxflags=%s' % PINNED_CXXFLAGS
+                                       + (',' + flags if flags else ''))
+        # Theano warns that a user-given -march is "better" left to it; here it is the point.
+        logging.getLogger('theano.gof.cmodule').addFilter(_DropMarchWarning())
+    _STATE.clear()
+    _STATE.update(decision)
+    return decision
+
+
+class _DropMarchWarning(logging.Filter):
+    def filter(self, record):
+        return 'specify an `-march=X` flags' not in record.getMessage()
+
+
+def describe():
+    """What the run used: the pins' state, Theano's cxxflags and OpenBLAS's core type."""
+    try:
+        import theano
+        cxxflags = theano.config.gcc.cxxflags
+    except ImportError:   # pragma: no cover - Theano is always there in this project
+        cxxflags = None
+    facts = dict(pinned=bool(_STATE.get('pinned')), theano_gcc_cxxflags=cxxflags,
+                 openblas_coretype=os.environ.get('OPENBLAS_CORETYPE'))
+    if _STATE and not _STATE.get('supported'):
+        facts['note'] = ('CPU lacks one of %s: left unpinned, numbers may differ from '
+                         'other machines' % ', '.join(HASWELL_FLAGS))
+    elif _STATE and not _STATE.get('requested'):
+        facts['note'] = '%s=0: unpinned by the user' % SWITCH
+    if _STATE.get('coretype_before') not in (None, PINNED_CORETYPE) and _STATE.get('pinned'):
+        facts['openblas_coretype_before'] = _STATE['coretype_before']
+    return facts
