@@ -1190,14 +1190,14 @@ def rule_cases(cases):
     return named or [('', OrderedDict(V1_SEMANTICS))]
 
 
-def compute_train_step(cases, inputs, machines=None):
+def compute_train_step(cases, inputs, machines=None, kernels=None):
     """Both steps of every rule case from the golden inputs; step 2 starts from the GOLDEN
     state after step 1 when ``inputs`` holds it (replay), else from the state this code
     computed. ``machines``: prefix -> MnistStep (made from the cases when not given)."""
     x, targets = inputs['x'], inputs['targets']
     result = OrderedDict()
     for prefix, rule in rule_cases(cases):
-        machine = (machines or {}).get(prefix) or mnist_step(**rule)
+        machine = (machines or {}).get(prefix) or mnist_step(kernels=kernels, **rule)
         state = OrderedDict((name, inputs['init/' + name]) for name in machine.state)
         for k, lr in enumerate(cases['step']['lr'], 1):
             u = OrderedDict((name, inputs['u/step%d/%s' % (k, name)])
@@ -1674,8 +1674,9 @@ COMPUTE = OrderedDict([('activation.npz', compute_activation), ('snap.npz', comp
                        ('adam.npz', compute_adam), ('train_step.npz', compute_train_step)])
 
 
-def replay(golden_dir, out_dir, only=None, stream=None):
-    """Recompute every golden output from the golden inputs with this code (a 'port')."""
+def replay(golden_dir, out_dir, only=None, stream=None, kernels=None):
+    """Recompute every golden output from the golden inputs with this code (a 'port');
+    ``kernels`` ('fast' or 'theano', default: the configuration's) for the training step."""
     stream = stream or sys.stdout
     schema = load_schema(golden_dir)
     if not os.path.isdir(out_dir):
@@ -1692,7 +1693,10 @@ def replay(golden_dir, out_dir, only=None, stream=None):
             # step 2 starts from the golden state after step 1, as a port should
             inputs.update((n, a) for n, a in arrays.items()
                           if n.startswith('step1/state/') or '/step1/state/' in n)
-        outputs = COMPUTE[filename](entry['cases'], inputs)
+        if filename == 'train_step.npz':
+            outputs = compute_train_step(entry['cases'], inputs, kernels=kernels)
+        else:
+            outputs = COMPUTE[filename](entry['cases'], inputs)
         write_npz(os.path.join(out_dir, filename), outputs)
 
 
@@ -1785,6 +1789,9 @@ def _parser():
     parser.add_argument('--replay', metavar='GOLDEN_DIR',
                         help='instead: recompute the outputs of GOLDEN_DIR\'s inputs with this '
                              'code and write them in the port layout to --out')
+    parser.add_argument('--kernels', choices=('fast', 'theano'),
+                        help='with --replay: the training step\'s kernels (gxnor.fastops or '
+                             'Theano\'s own ops; default: the configuration\'s)')
     parser.add_argument('--curves-data-dir', help='MNIST folder: also run the curves')
     parser.add_argument('--curves-epochs', type=int, default=3)
     parser.add_argument('--curves-seeds', default='1,2,3', help='comma-separated seeds')
@@ -1803,7 +1810,7 @@ def main(argv=None):
     only = [s.strip() for s in args.only.split(',')] if args.only else None
     try:
         if args.replay:
-            replay(args.replay, args.out, only=only)
+            replay(args.replay, args.out, only=only, kernels=args.kernels)
             return 0
         seeds = [int(s) for s in args.curves_seeds.split(',') if s.strip()]
         if args.curves_data_dir and (args.curves_epochs < 1 or not seeds):
