@@ -1,6 +1,6 @@
 """Golden vectors: inputs, and the outputs THIS code computes from them, for ports to match.
 
-``python -m gxnor.golden --out results/golden/v1`` writes one ``.npz`` per primitive,
+``python -m gxnor.golden --out results/golden/v2`` writes one ``.npz`` per primitive,
 ``schema.json`` (every array: file, name, shape, dtype, role, meaning, comparison rule)
 and ``SCHEMA.md`` (the same, for people). Every output is computed by calling the
 project's own functions (discretization, dst, layers, updates, models, graphs): the
@@ -12,20 +12,26 @@ goldens describe the code under test, not a second implementation of it.
 * ``dst.npz``         discrete state transition with its uniform draws ``u`` given;
 * ``batchnorm.npz``   Lasagne-0.2 batch norm, 2D and 4D, four training steps and a test pass;
 * ``adam.npz``        Lasagne's Adam, three steps (LR 0.01 and LR 0);
-* ``train_step.npz``  two updates of the MNIST net on a fixed mini-batch with fixed DST draws:
-  step 1 at LR = 0 (snap only, as the released epoch 0), step 2 at LR = 0.01 from the state
-  step 1 left; loss, every layer's output, every gradient, every updated parameter, batch-norm
-  statistic and Adam state, and the deterministic pass after each step;
+* ``train_step.npz``  two updates of the MNIST net on a fixed mini-batch with fixed DST draws,
+  once per max-pool gradient rule (cases pool_one, pool_all): step 1 at LR = 0 (snap only,
+  as the released epoch 0), step 2 at LR = 0.01 from the state step 1 left; loss, every
+  layer's output, every gradient, every updated parameter, batch-norm statistic and Adam
+  state, and the deterministic pass after each step;
 * ``curves.npz``      (with ``--curves-data-dir``) test error per epoch of the first K MNIST
   epochs for several seeds, and their envelope.
 
 Writing is deterministic: arrays in sorted order inside zip files with fixed timestamps,
 JSON with sorted keys; the same code regenerates byte-identical files.
 
-``python -m gxnor.golden --replay results/golden/v1 --out DIR`` runs this code as if it were
+Versions: VERSION is what this code writes (2); a folder holding another version is never
+rewritten. v1 (results/golden/v1) was made with pool_grad all and Lasagne 0.1's Adam
+constants (V1_SEMANTICS) and is replayed with them.
+
+``python -m gxnor.golden --replay results/golden/v2 --out DIR`` runs this code as if it were
 a port: it reads the golden INPUTS and writes the outputs it computes in the port layout
 (``python -m gxnor.conformance DIR`` then compares them). Under ``THEANO_FLAGS=floatX=float64``
-that is a float64 port, which is how the tolerances in ``docs/porting.md`` were measured.
+that is a float64 port, which is how the tolerances in ``docs/porting.md`` were measured;
+``--kernels theano`` computes the training step with Theano's own ops.
 """
 from __future__ import absolute_import, division, print_function
 
