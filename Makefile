@@ -35,6 +35,8 @@ help:
 	@echo "make golden         golden vectors for ports (results/golden/v2)"
 	@echo "make check-port PORT=<folder>   a port's outputs against the goldens (exit 0/1/2)"
 	@echo "make bench          training / evaluation speed on synthetic input"
+	@echo "make replay-released [STOP_AFTER=3]  the released MNIST script, number for number"
+	@echo "make check-reproduction  the default run's first 3 epochs against the reference"
 	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
 	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
 	@echo "make sweep-slurm SWEEP=ablation-m   a Slurm job-array script for a sweep"
@@ -90,7 +92,8 @@ svhn-quick:
 	$(MAKE) svhn STOP_AFTER=$(or $(STOP_AFTER),2) RUN=$(or $(RUN),svhn-quick)
 
 # --- the paper's other studies (docs/experiments.md) -----------------------------------
-SWEEPS     := ablation-m ablation-a ablation-r ablation-pulse ablation-states special-cases
+SWEEPS     := ablation-m ablation-a ablation-r ablation-pulse ablation-states special-cases \
+              platform-pool
 EXPERIMENT ?= mnist
 ONLY       ?=
 SWEEP      ?=
@@ -175,6 +178,19 @@ endif
 
 tables: env
 	$(GXNOR) tables --results "$(RESULTS)"
+
+# --- number for number (docs/method.md, "Reproducing a number") ------------------------
+# replay-released: the released MNIST script as it runs on a CPU, printed as it prints,
+# compared with its measured printout. check-reproduction: the default MNIST run's first
+# 3 epochs against results/reference/reproduction-mnist.json (record-reproduction
+# rewrites that reference). MNIST from MNIST_DIR, else DATA_DIR (fetched if missing).
+REPRO_DATA = $(or $(MNIST_DIR),$(DATA_DIR))
+REPRO_FETCH = $(if $(MNIST_DIR),,fetch-mnist)
+.PHONY: replay-released check-reproduction record-reproduction
+replay-released: env $(REPRO_FETCH)
+	$(PY) -m gxnor.replay replay --data-dir "$(REPRO_DATA)" $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
+check-reproduction record-reproduction: %-reproduction: env $(REPRO_FETCH)
+	$(PY) -m gxnor.replay $* --data-dir "$(REPRO_DATA)"
 
 bench: env
 	$(PY) -m gxnor.bench $(BENCH_ARGS)

@@ -239,30 +239,41 @@ import theano, theano.tensor as T
 from gxnor import fastops
 rng = np.random.RandomState(7)
 x, w, b, g = T.tensor4(), T.tensor4(), T.vector(), T.tensor4()
-z = fastops.ConvPool2x2(openmp=True, chunk_floats=4000)(x, w, b)[0]
+# large enough that OpenBLAS would split each gemm among threads (M N K > 262144)
+z = fastops.ConvPool2x2()(x, w, b)[0]
 f = theano.function([x, w, b, g], [z] + T.grad(T.sum(z * g), [x, w, b])
-                    + [fastops.ChannelSum(openmp=True)(x)])
-out = f(rng.standard_normal((40, 3, 10, 10)).astype('float32'),
-        rng.standard_normal((6, 3, 3, 3)).astype('float32'),
-        rng.standard_normal(6).astype('float32'),
-        rng.standard_normal((40, 6, 4, 4)).astype('float32'))
+                    + [fastops.ChannelSum()(x), fastops.corr2d_valid(x, w)])
+out = f(rng.standard_normal((48, 8, 20, 20)).astype('float32'),
+        rng.standard_normal((16, 8, 5, 5)).astype('float32'),
+        rng.standard_normal(16).astype('float32'),
+        rng.standard_normal((48, 16, 8, 8)).astype('float32'))
 np.savez(sys.argv[1], *out)
 """
 
 
 def test_results_do_not_depend_on_the_thread_count(tmpdir):
+    """OpenMP on or off, any OMP_NUM_THREADS, any OPENBLAS_NUM_THREADS: the same bits
+    (the kernels call BLAS with one thread; OpenBLAS's own split would change the bits)."""
+    from gxnor import cpu
     script = str(tmpdir.join('threads.py'))
     with open(script, 'w') as handle:
         handle.write(_THREADS_SCRIPT)
+    flags = ','.join(item for item in os.environ.get('THEANO_FLAGS', '').split(',')
+                     if item and not item.startswith(('openmp=', 'gcc.cxxflags=')))
     results = []
-    for threads in (1, 2, 3):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+    for omp, blas, openmp in (('1', '1', True), ('2', '2', True), ('3', '2', True),
+                              ('1', '2', False)):
+        # the pins would force OPENBLAS_NUM_THREADS: set their other parts by hand
+        env = dict(os.environ, OMP_NUM_THREADS=omp, OPENBLAS_NUM_THREADS=blas,
+                   GXNOR_CPU_PINS='0', OPENBLAS_CORETYPE=cpu.PINNED_CORETYPE,
+                   THEANO_FLAGS='%s,gcc.cxxflags=%s,openmp=%s'
+                   % (flags, cpu.PINNED_CXXFLAGS, openmp),
                    PYTHONPATH=os.pathsep.join([os.path.join(ROOT, 'src'),
                                                os.environ.get('PYTHONPATH', '')]))
-        target = str(tmpdir.join('out%d.npz' % threads))
+        target = str(tmpdir.join('out%s%s%s.npz' % (omp, blas, openmp)))
         subprocess.check_call([sys.executable, script, target], env=env)
         with np.load(target) as data:
-            results.append([data['arr_%d' % k] for k in range(5)])
+            results.append([data['arr_%d' % k] for k in range(6)])
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert a.tobytes() == b.tobytes()

@@ -13,11 +13,14 @@ from __future__ import absolute_import, division, print_function
 
 import warnings
 
-from . import cpu
+from . import cpu, tuning
 
 # Same numbers on any x86-64 machine: pin Theano's -march and OpenBLAS's kernel before
 # either is loaded (see gxnor/cpu.py; GXNOR_CPU_PINS=0 unpins).
 cpu.pin()
+# Speed without a changed number: heap reuse instead of mmap churn, OpenMP kernels
+# (see gxnor/tuning.py; GXNOR_TUNING=0 leaves the process alone).
+tuning.apply()
 
 # Lasagne 0.1 imports Theano's moved pooling module; the warning is noise for users.
 warnings.filterwarnings('ignore', message='downsample module has been moved',

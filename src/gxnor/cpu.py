@@ -5,7 +5,9 @@ Two things make float32 results depend on the processor a run happens to get:
 * Theano compiles its C code with ``-march=<this CPU>`` (it asks g++ what
   ``-march=native`` means) -- other instructions, other contractions into FMA;
 * OpenBLAS picks its gemm kernel per CPU at load time (Haswell, SkylakeX, Zen, ...),
-  and the kernels sum in different orders.
+  and the kernels sum in different orders;
+* OpenBLAS splits a gemm among as many threads as the machine has cores, and the split
+  changes the last bits too (measured: sgemm with 1 and with 2 threads differ).
 
 DST turns a last-bit difference into a different gate and the runs separate. So every
 entry point (``make``, ``python -m gxnor``, the containers, sweeps, tests) pins both by
@@ -13,7 +15,9 @@ default, before Theano or OpenBLAS is loaded:
 
 * Theano: ``gcc.cxxflags=-march=haswell -mtune=generic``;
 * OpenBLAS: ``OPENBLAS_CORETYPE=Haswell`` (AVX2 + FMA: every x86-64 server since 2013,
-  every AMD Zen).
+  every AMD Zen) and ``OPENBLAS_NUM_THREADS=2`` for Theano's own gemms (the dense
+  layers; gxnor's convolution kernels always call BLAS with one thread and run their own
+  OpenMP threads, ``OMP_NUM_THREADS``, whose number changes no result).
 
 The released script is machine-dependent in the same way; the trace of it that the replay
 is compared with was measured under these pins.
@@ -28,11 +32,12 @@ from __future__ import absolute_import, division, print_function
 import logging
 import os
 
-__all__ = ['PINNED_CXXFLAGS', 'PINNED_CORETYPE', 'SWITCH', 'pin', 'describe',
+__all__ = ['PINNED_CXXFLAGS', 'PINNED_CORETYPE', 'PINNED_BLAS_THREADS', 'SWITCH', 'pin', 'describe',
            'cpu_supports_pins']
 
 PINNED_CXXFLAGS = '-march=haswell -mtune=generic'
 PINNED_CORETYPE = 'Haswell'
+PINNED_BLAS_THREADS = '2'
 SWITCH = 'GXNOR_CPU_PINS'
 # What -march=haswell lets the compiler use, as /proc/cpuinfo names it.
 HASWELL_FLAGS = ('avx', 'avx2', 'fma', 'bmi1', 'bmi2', 'f16c', 'movbe', 'popcnt')
@@ -67,11 +72,13 @@ def pin(environ=None, cpuinfo='/proc/cpuinfo'):
     """
     environ = os.environ if environ is None else environ
     decision = dict(requested=environ.get(SWITCH, '1').strip().lower() not in _OFF,
-                    coretype_before=environ.get('OPENBLAS_CORETYPE'))
+                    coretype_before=environ.get('OPENBLAS_CORETYPE'),
+                    blas_threads_before=environ.get('OPENBLAS_NUM_THREADS'))
     decision['supported'] = cpu_supports_pins(cpuinfo)
     decision['pinned'] = decision['requested'] and decision['supported']
     if decision['pinned']:
         environ['OPENBLAS_CORETYPE'] = PINNED_CORETYPE
+        environ['OPENBLAS_NUM_THREADS'] = PINNED_BLAS_THREADS
         flags = environ.get('THEANO_FLAGS', '')
         if not _theano_flag_set(flags, 'gcc.cxxflags'):
             # ours first: a later gcc.cxxflags of the caller's would win anyway
@@ -97,12 +104,16 @@ def describe():
     except ImportError:   # pragma: no cover - Theano is always there in this project
         cxxflags = None
     facts = dict(pinned=bool(_STATE.get('pinned')), theano_gcc_cxxflags=cxxflags,
-                 openblas_coretype=os.environ.get('OPENBLAS_CORETYPE'))
+                 openblas_coretype=os.environ.get('OPENBLAS_CORETYPE'),
+                 openblas_num_threads=os.environ.get('OPENBLAS_NUM_THREADS'))
     if _STATE and not _STATE.get('supported'):
         facts['note'] = ('CPU lacks one of %s: left unpinned, numbers may differ from '
                          'other machines' % ', '.join(HASWELL_FLAGS))
     elif _STATE and not _STATE.get('requested'):
         facts['note'] = '%s=0: unpinned by the user' % SWITCH
-    if _STATE.get('coretype_before') not in (None, PINNED_CORETYPE) and _STATE.get('pinned'):
-        facts['openblas_coretype_before'] = _STATE['coretype_before']
+    if _STATE.get('pinned'):
+        for key, pinned in (('coretype_before', PINNED_CORETYPE),
+                            ('blas_threads_before', PINNED_BLAS_THREADS)):
+            if _STATE.get(key) not in (None, pinned):
+                facts['openblas_%s' % key] = _STATE[key]
     return facts

@@ -28,9 +28,10 @@ do the same arithmetic with simpler loops, OpenMP threads and bigger BLAS calls:
   ``layers.MaxPool2x2Layer`` uses it when its input is such a conv layer.
 
 OpenMP: the pooling and convolution ops use threads when Theano's ``openmp`` flag is on
-(``THEANO_FLAGS=openmp=True``; the thread count is ``OMP_NUM_THREADS``); each thread then
-runs whole chunks, calling BLAS single-threaded. Results do not depend on the number of
-threads.
+(``THEANO_FLAGS=openmp=True``, which gxnor.tuning sets; the thread count is
+``OMP_NUM_THREADS``); each thread runs whole chunks. BLAS is always called with one
+thread inside these ops (OpenBLAS's own split among threads changes the last bits), so
+results depend neither on the number of threads nor on the openmp flag.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -134,19 +135,22 @@ int openblas_get_num_threads(void) __attribute__((weak));
 
 static int gx_blas_threads_begin(void)
 {
-#ifdef _OPENMP
-    if (omp_get_max_threads() > 1 && openblas_set_num_threads && openblas_get_num_threads) {
+    /* Always one BLAS thread inside these kernels: OpenBLAS's sgemm gives other last bits
+       with 1 and 2 threads (measured, 0.3.21 Haswell kernel), so a fixed count is what
+       makes the results independent of OpenMP, OMP_NUM_THREADS and the machine's cores;
+       the parallelism is the kernels' own (whole chunks per OpenMP thread). */
+    if (openblas_set_num_threads && openblas_get_num_threads) {
         const int saved = openblas_get_num_threads();
-        openblas_set_num_threads(1);
+        if (saved != 1)
+            openblas_set_num_threads(1);
         return saved;
     }
-#endif
     return 0;
 }
 
 static void gx_blas_threads_end(int saved)
 {
-    if (saved > 0 && openblas_set_num_threads)
+    if (saved > 1 && openblas_set_num_threads)
         openblas_set_num_threads(saved);
 }
 
@@ -593,7 +597,7 @@ class _FastOp(OpenMPOp):
     """Common plumbing: OpenMP per Theano's flag, the support code, BLAS linkage."""
 
     __props__ = ('openmp',)
-    c_code_version = 2   # raise when the generated code changes in a way the hash misses
+    c_code_version = 3   # raise when the generated code changes in a way the hash misses
 
     def __init__(self, openmp=None):
         super(_FastOp, self).__init__(openmp=openmp)

@@ -57,7 +57,7 @@ def environment_facts():
     import numpy
     import scipy
     import theano
-    from . import __version__, cpu
+    from . import __version__, cpu, tuning
     device = theano.config.device
     return dict(
         versions=dict(python=platform.python_version(), numpy=numpy.__version__,
@@ -65,6 +65,7 @@ def environment_facts():
                       lasagne=lasagne.__version__, gxnor=__version__),
         theano_flags=os.environ.get('THEANO_FLAGS', ''),
         cpu_pins=cpu.describe(),
+        tuning=tuning.describe(),
         floatX=theano.config.floatX,
         machine='%s, %s, %d cores, device=%s' % (socket.gethostname(), _cpu_model(),
                                                 cpu_count(), device),

@@ -40,6 +40,11 @@ SPECIAL_CASES = [
     OrderedDict([('discrete', 'false'), ('act_N', 'none'), ('batch_size', 100)]),  # full precision
 ]
 
+# The paper's platform (cuDNN: a pool window's gradient to one tied element) against
+# Theano on a CPU (to every tied element), two seeds each (issue: what the rule does).
+PLATFORM_POOL = [OrderedDict([('pool_grad', rule), ('seed', seed)])
+                 for seed in (1234, 1) for rule in ('one', 'all')]
+
 SWEEPS = OrderedDict([
     ('ablation-m', dict(about='DST nonlinearity m in p = tanh(m |v| / L); none = p = |v| / L',
                         points=_points('m', [1, 2, 3, 5, 10, 'none']))),
@@ -55,6 +60,9 @@ SWEEPS = OrderedDict([
     ('special-cases', dict(about='binary / ternary weights, full-precision weights with ternary '
                                  'activations, full precision (batch 100, our choice)',
                            points=SPECIAL_CASES)),
+    ('platform-pool', dict(about='tie rule of the max-pool gradient: one (cuDNN, the paper\'s '
+                                 'K80) vs all (Theano on a CPU), seeds 1234 and 1',
+                           points=PLATFORM_POOL)),
 ])
 
 

@@ -1,0 +1,82 @@
+"""Process settings for speed that change no number: the allocator and OpenMP threads.
+
+Applied by the package itself at import (``gxnor/__init__``), so every entry point --
+``make`` targets, ``python -m gxnor``, the containers, sweeps, tests -- runs with them:
+
+* **Allocator.** A training step allocates buffers of hundreds of MB and frees them
+  again. glibc serves such blocks with ``mmap`` and returns them with ``munmap``, so each
+  step page-faults its buffers in anew: a third of the CPU time went to the kernel.
+  ``mallopt`` keeps them in the heap instead (no mmap for large blocks, no trimming of
+  the heap top), so a freed buffer is reused by the next step without a page fault.
+  Memory in use stays at the peak of one step, as before.
+* **OpenMP.** gxnor's kernels (gxnor.fastops) run their chunks on ``OMP_NUM_THREADS``
+  threads when Theano's ``openmp`` flag is on, calling BLAS single-threaded inside; the
+  results do not depend on the number of threads (tested). ``OMP_WAIT_POLICY=PASSIVE``
+  keeps idle threads from spinning on a busy machine.
+
+``GXNOR_TUNING=0`` leaves the process as it was (for comparisons); a user's own
+``openmp`` Theano flag, ``OMP_WAIT_POLICY`` or ``MALLOC_*`` variables are respected.
+"""
+from __future__ import absolute_import, division, print_function
+
+import ctypes
+import ctypes.util
+import os
+
+__all__ = ['SWITCH', 'apply', 'describe']
+
+SWITCH = 'GXNOR_TUNING'
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_TOP_PAD = -2
+_M_MMAP_MAX = -4
+
+_STATE = {}
+
+
+def _theano_flag_set(flags, name):
+    return any(item.split('=', 1)[0].strip() == name for item in flags.split(',') if item)
+
+
+def _keep_freed_memory():
+    """mallopt: no mmap for large blocks, keep the heap top (glibc only); True if done."""
+    if any(name.startswith('MALLOC_') for name in os.environ):
+        return False          # the user tunes malloc through its environment variables
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    done = mallopt(_M_MMAP_MAX, 0) == 1
+    done = mallopt(_M_TRIM_THRESHOLD, 2 ** 31 - 1) == 1 and done
+    done = mallopt(_M_TOP_PAD, 64 << 20) == 1 and done
+    return done
+
+
+def apply(environ=None):
+    """Apply the settings to this process (and ``environ``); returns what was done."""
+    environ = os.environ if environ is None else environ
+    if environ.get(SWITCH, '1').strip().lower() in ('0', 'no', 'off', 'false'):
+        _STATE.update(applied=False)
+        return dict(_STATE)
+    flags = environ.get('THEANO_FLAGS', '')
+    if not _theano_flag_set(flags, 'openmp'):
+        environ['THEANO_FLAGS'] = 'openmp=True' + (',' + flags if flags else '')
+    environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    _STATE.update(applied=True, heap_reuse=_keep_freed_memory())
+    return dict(_STATE)
+
+
+def describe():
+    """What this process runs with, for config.json and the bench."""
+    facts = dict(_STATE)
+    facts.update(omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
+                 omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'))
+    try:
+        import theano
+        facts['theano_openmp'] = bool(theano.config.openmp)
+    except ImportError:   # pragma: no cover
+        pass
+    return facts
