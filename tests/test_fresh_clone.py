@@ -65,3 +65,20 @@ def test_the_shipped_runs_are_in_reference_and_nothing_in_runs(clone):
     assert 'mnist-quick' in shipped
     with open(os.path.join(clone, 'results', 'README.md')) as handle:
         assert '| mnist-quick (shipped) |' in handle.read()
+
+
+@pytest.mark.parametrize('setting,fix', [
+    ('PYTHON27=/nonexistent/python2.7', 'PYTHON27=/nonexistent/python2.7 does not run'),
+    ('BLAS_LDFLAGS=-lgxnor_no_such_blas', 'apt-get install -y libopenblas-dev')])
+def test_make_test_stops_before_building_when_a_piece_is_missing(clone, setting, fix):
+    env = dict(os.environ)
+    for name in ('GXNOR_VENV', 'MAKEFLAGS', 'MFLAGS'):
+        env.pop(name, None)
+    process = subprocess.Popen(['make', '-C', clone, 'test', setting], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = process.communicate()
+    errors = [line for line in err.decode('utf-8').splitlines() if line.startswith('error:')]
+    assert process.returncode != 0
+    assert len(errors) == 1 and fix in errors[0], err
+    assert not os.path.exists(os.path.join(clone, '.venv'))
+    assert not os.path.exists(os.path.join(clone, 'build'))
