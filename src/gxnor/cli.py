@@ -76,7 +76,8 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
         if resume:
             _check_same_settings(folder, config)
 
-        dataset = dataset if dataset is not None else load_dataset(config['dataset'], data_dir)
+        if dataset is None:   # a run trains on the official files only (their checksums)
+            dataset = load_dataset(config['dataset'], data_dir, require_official=True)
         trainer = _build_trainer(name, config, dataset, architecture, stream)
         facts = environment_facts()
         if resume:
