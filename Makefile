@@ -39,6 +39,7 @@ help:
 	@echo "make golden         golden vectors for ports (results/golden/v1)"
 	@echo "make check-port PORT=<folder>   a port's outputs against the goldens"
 	@echo "make bench          training / evaluation speed on synthetic input"
+	@echo "make warm-cache     compile Theano's C code for MNIST now (WARM='mnist cifar10 svhn')"
 	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
 	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
 	@echo "make sweep-slurm SWEEP=ablation-m   a Slurm job-array script for a sweep"
@@ -58,8 +59,10 @@ doctor:
 
 # The stamp's name carries requirements.txt's checksum: a change of pins rebuilds.
 # tools/install-stack.sh is the same script the Docker images run.
+# EXTRA_REQUIREMENTS: the images add docker/requirements-extra.txt (GitHub-only Lasagne).
+EXTRA_REQUIREMENTS ?=
 $(STAMP): | doctor
-	tools/install-stack.sh venv "$(PYTHON27)" "$(VENV)" requirements.txt
+	tools/install-stack.sh venv "$(PYTHON27)" "$(VENV)" requirements.txt $(EXTRA_REQUIREMENTS)
 	touch $@
 
 env: doctor $(STAMP)
@@ -144,6 +147,13 @@ check-port: env
 
 tables: env
 	$(GXNOR) tables --results "$(RESULTS)"
+
+# Compile the experiments' Theano functions now (the images do it at build time), so
+# that the first epoch of a run starts at once. WARM: experiments (default mnist).
+WARM ?= mnist
+.PHONY: warm-cache
+warm-cache: env
+	$(PY) -m gxnor.warm $(WARM)
 
 bench: env
 	$(PY) -m gxnor.bench $(BENCH_ARGS)

@@ -19,6 +19,7 @@ set -euo pipefail
 # virtualenv 20.15.1 is the newest that creates Python 2.7 environments and itself
 # runs on Python 2.7.
 VIRTUALENV_PIN=virtualenv==20.15.1
+PIP_PIN=pip==20.3.4   # the last pip for Python 2.7
 OS_PACKAGES=(make g++ libopenblas-dev git ca-certificates)
 
 usage() { sed -n '5,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -53,8 +54,13 @@ venv() {
   fi
   [ -f "$requirements" ] || { echo "error: no requirements file $requirements" >&2; exit 1; }
   rm -rf "$venv" "$bootstrap"
-  echo "install-stack: $VIRTUALENV_PIN (bootstrap, $bootstrap)"
-  "$python" -m pip install "${pip_flags[@]}" --target "$bootstrap" "$VIRTUALENV_PIN"
+  # The interpreter's own pip may be too old to honour Requires-Python (Ubuntu 16.04's
+  # pip 8.1 would pick Python-3-only dependencies), so a pinned pip goes first into
+  # the bootstrap folder, and that pip installs virtualenv.
+  echo "install-stack: $PIP_PIN and $VIRTUALENV_PIN (bootstrap, $bootstrap)"
+  "$python" -m pip install "${pip_flags[@]}" --target "$bootstrap" "$PIP_PIN"
+  PYTHONPATH="$bootstrap" "$python" -m pip install "${pip_flags[@]}" --target "$bootstrap" \
+    "$VIRTUALENV_PIN"
   echo "install-stack: virtualenv $venv from $python"
   PYTHONPATH="$bootstrap" "$python" -m virtualenv -q "$venv"
   rm -rf "$bootstrap"
