@@ -519,3 +519,17 @@ def test_entrypoint_seeds_the_theano_cache_once(image_dirs):
     write(copied, u'compiled here since')           # the user's cache is never replaced
     status, out = run(['bash', ENTRYPOINT, 'true'], env=env, cwd=str(work))
     assert status == 0 and 'seeded' not in out and read(copied) == u'compiled here since'
+
+
+def test_docker_mnist_passes_only_the_callers_theano_flags():
+    env = dict(os.environ, THEANO_FLAGS='optimizer=fast_run')
+    for name in ('MAKEFLAGS', 'MFLAGS', 'GXNOR_THEANO_FLAGS'):
+        env.pop(name, None)
+    status, out = run(['make', '--no-print-directory', '-C', ROOT, 'docker-mnist',
+                       'DOCKER=echo'], env=env)
+    assert status == 0, out
+    docker_run = [line for line in out.splitlines() if line.startswith('run ')]
+    assert len(docker_run) == 1, out
+    assert ('THEANO_FLAGS=base_compiledir=/work/build/theano-docker-cpu,optimizer=fast_run '
+            'gxnor:cpu make mnist') in docker_run[0]
+    assert ROOT not in docker_run[0].split('THEANO_FLAGS=')[1]
