@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -74,7 +75,9 @@ def test_make_test_stops_before_building_when_a_piece_is_missing(clone, setting,
     env = dict(os.environ)
     for name in ('GXNOR_VENV', 'MAKEFLAGS', 'MFLAGS'):
         env.pop(name, None)
-    process = subprocess.Popen(['make', '-C', clone, 'test', setting], env=env,
+    settings = [setting] if setting.startswith('PYTHON27=') else [
+        setting, 'PYTHON27=%s' % sys.executable]   # only the one piece missing
+    process = subprocess.Popen(['make', '-C', clone, 'test'] + settings, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, err = process.communicate()
     errors = [line for line in err.decode('utf-8').splitlines() if line.startswith('error:')]
