@@ -523,7 +523,9 @@ def test_entrypoint_seeds_the_theano_cache_once(image_dirs):
 
 def test_docker_mnist_passes_only_the_callers_theano_flags():
     env = dict(os.environ, THEANO_FLAGS='optimizer=fast_run')
-    for name in ('MAKEFLAGS', 'MFLAGS', 'GXNOR_THEANO_FLAGS'):
+    # (variables given to an outer make, e.g. CI's MNIST_DIR, reach us in the environment)
+    for name in ('MAKEFLAGS', 'MFLAGS', 'GXNOR_THEANO_FLAGS', 'TARGET', 'ARGS',
+                 'DATA_DIR', 'MNIST_DIR', 'GXNOR_DATA_DIR', 'PYLEARN2_DATA_PATH'):
         env.pop(name, None)
     status, out = run(['make', '--no-print-directory', '-C', ROOT, 'docker-mnist',
                        'DOCKER=echo'], env=env)
