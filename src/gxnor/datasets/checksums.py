@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 import gzip
 import hashlib
+import os
 
 from .errors import DataError
 
@@ -52,7 +53,6 @@ OFFICIAL = {
 
 def official_name(path):
     """The OFFICIAL key of a file path ('.../train-images-idx3-ubyte.gz' -> its name)."""
-    import os
     name = os.path.basename(path)
     return name[:-len('.gz')] if name.endswith('.gz') else name
 
@@ -112,3 +112,13 @@ def check_files(paths, entries=None, hint=''):
             digests, status = verify(path, digests, hint)
         out[path] = dict(digests, status=status)
     return out
+
+
+def require_official(checks, what, hint):
+    """DataError unless every file of ``checks`` (check_files) matched its official
+    checksum: what a training run asks of its data."""
+    others = ['%s (%s)' % (path, check['status']) for path, check in sorted(checks.items())
+              if check['status'] != 'official']
+    if others:
+        raise DataError('%s: a training run needs the official files; these are not: %s. '
+                        '%s' % (what, '; '.join(others), hint))

@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function
 import os
 
 from .checksums import check_files
+from .checksums import require_official as _insist_on_official
 from .errors import DataError
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from .paths import candidate_dirs, locate, resolve_data_dir
@@ -79,7 +80,7 @@ def load_mnist(data_dir=None, n_train=50000, expected_counts=None, require_offic
         paths['train_images']: len(tr_x), paths['train_labels']: len(tr_y),
         paths['test_images']: len(te_x), paths['test_labels']: len(te_y)})
     if require_official:
-        _require_official(checks, 'MNIST', hint)
+        _insist_on_official(checks, 'MNIST', hint)
     if expected_counts is not None and (len(tr_x), len(te_x)) != tuple(expected_counts):
         raise DataError('MNIST in %s: %d training and %d test images, expected %d and '
                         '%d. %s' % (folder, len(tr_x), len(te_x), expected_counts[0],
@@ -111,11 +112,3 @@ def load_mnist(data_dir=None, n_train=50000, expected_counts=None, require_offic
         Split(te_x, te_y, scale_unit_pm1, 'test'),
         source)
 
-
-def _require_official(checks, what, hint):
-    """DataError unless every checked file matched its official checksum."""
-    others = ['%s (%s)' % (path, check['status']) for path, check in sorted(checks.items())
-              if check['status'] != 'official']
-    if others:
-        raise DataError('%s: a training run needs the official files; these are not: %s. '
-                        '%s' % (what, '; '.join(others), hint))

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.io
 
 from .checksums import check_files
+from .checksums import require_official as _insist_on_official
 from .errors import DataError
 from .paths import candidate_dirs, locate, resolve_data_dir
 from .splits import Dataset, Split, scale_2_over_255
@@ -137,8 +138,7 @@ def load_svhn(data_dir=None, seed=1234, valid_per_class=(400, 200),
     checks = check_files([paths[TRAIN], paths[EXTRA], paths[TEST]], hint=hint, entries={
         paths[TRAIN]: len(y_tr), paths[EXTRA]: len(y_ex), paths[TEST]: len(y_te)})
     if require_official:
-        from .mnist import _require_official
-        _require_official(checks, 'SVHN', hint)
+        _insist_on_official(checks, 'SVHN', hint)
     if expected_counts is not None and counts != tuple(expected_counts):
         raise DataError('SVHN in %s: train/extra/test hold %s images, expected %s. %s'
                         % (folder, counts, tuple(expected_counts), hint))
