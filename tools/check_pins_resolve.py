@@ -14,7 +14,8 @@ images), a pure-Python wheel for Python 2, or a source archive (then built on
 install: the C compiler `make doctor` checks). pip would install a yanked file of an
 exact pin with only a warning; this check does not accept it. Prints one line per
 pin; exit status 1 if any pin fails, 2 on usage errors. The pins of the bootstrap
-tools in tools/install-stack.sh (pip, virtualenv) are checked too. Standard library
+tools in tools/install-stack.sh (pip, virtualenv) and the name==version pins of
+docker/requirements-extra.txt are checked too. Standard library
 only; Python 2.7 or 3.
 """
 from __future__ import absolute_import, division, print_function
@@ -38,13 +39,15 @@ WHEEL = re.compile(r'^(?P<name>.+?)-(?P<version>[^-]+)(-\d[^-]*)?-(?P<py>[^-]+)-
                    r'(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$')
 
 
-def read_pins(path):
+def read_pins(path, skip_urls=False):
     pins = []
     with io.open(path, encoding='utf-8') as handle:
         for number, raw in enumerate(handle, 1):
-            line = raw.split('#', 1)[0].strip()
-            if not line:
+            line = raw.split(' #', 1)[0].strip()
+            if not line or line.startswith('#'):
                 continue
+            if skip_urls and ('://' in line or line.startswith('-e ')):
+                continue   # git installs: pinned by commit, checked by check_pins.py
             match = PIN.match(line)
             if not match:
                 raise ValueError('%s:%d: %r is not name==version' % (path, number, line))
@@ -171,6 +174,9 @@ def main(argv=None):
     try:
         pins = read_pins(args.requirements) + bootstrap_pins(
             os.path.join(here, 'tools', 'install-stack.sh'))
+        extra = os.path.join(here, 'docker', 'requirements-extra.txt')
+        if os.path.isfile(extra):
+            pins += read_pins(extra, skip_urls=True)
     except (IOError, ValueError) as error:
         print('error: %s' % error, file=sys.stderr)
         return 2
