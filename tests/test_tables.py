@@ -34,8 +34,9 @@ def write(path, text):
         f.write(u'%s' % text)
 
 
-def add_run(results, name, summ=None, config=None, plot=True, raw_summary=None):
-    folder = os.path.join(results, 'runs', name)
+def add_run(results, name, summ=None, config=None, plot=True, raw_summary=None,
+            subdir='runs'):
+    folder = os.path.join(results, subdir, name)
     if raw_summary is not None:
         write(os.path.join(folder, 'summary.json'), raw_summary)
     elif summ is not None:
@@ -121,6 +122,19 @@ def test_full_table(results):
     assert cells[:5] == ['c-run', '7.50 (to verify)', '20.12 (11)', '21.00 (10)',
                          '12 of 500 epochs (unfinished)']
     assert len(cells) == len(tables.HEADER)
+
+
+def test_shipped_runs_come_from_reference_and_are_marked(results):
+    add_run(results, 'mnist-quick', summary(run='mnist-quick', best_test_error=1.77),
+            subdir='reference')
+    add_run(results, 'mnist-quick', summary(run='mnist-quick', best_test_error=1.5))
+    rows = table_rows(readme(results), 'MNIST')
+    assert len(rows) == 2
+    mine, shipped = rows
+    assert mine.startswith('| mnist-quick | ') and '| 1.50 (3012) |' in mine
+    assert '(runs/mnist-quick/summary.json)' in mine
+    assert shipped.startswith('| mnist-quick (shipped) | ') and '| 1.77 (3012) |' in shipped
+    assert '(reference/mnist-quick/curves.png)' in shipped
 
 
 def test_dataset_and_machine_from_config(results):
