@@ -90,7 +90,8 @@ def test_paper_error_cell():
 
 # ------------------------------------------------------------------ tables
 def test_full_table(results):
-    add_run(results, 'b-full', summary(run='b-full'))
+    add_run(results, 'b-full', summary(run='b-full'),
+            config={'dataset': 'mnist', 'run': 'b-full', 'hyperparameters': {'pool_grad': 'one'}})
     add_run(results, 'a-quick', summary(run='a-quick', epochs_run=30, stopped_after=30,
                                         best_test_error=2.5, best_test_epoch=29,
                                         test_error_at_best_valid=3.0, best_valid_epoch=28,
@@ -111,9 +112,10 @@ def test_full_table(results):
     mnist = table_rows(text, 'MNIST')
     assert mnist == [
         '| a-quick | 0.68 (to verify) | 2.50 (29) | 3.00 (28) | '
-        '30 of 4000 epochs (STOP_AFTER) | 0:01, 2.0 s/epoch | box-1 | fedcba9 (dirty) | '
+        '30 of 4000 epochs (STOP_AFTER) | all (before the setting) | 0:01, 2.0 s/epoch | '
+        'box-1 | fedcba9 (dirty) | '
         '[summary](runs/a-quick/summary.json) |',
-        '| b-full | 0.68 (to verify) | 0.71 (3012) | 0.83 (2500) | 4000 / 4000 | '
+        '| b-full | 0.68 (to verify) | 0.71 (3012) | 0.83 (2500) | 4000 / 4000 | one | '
         '3:05, 2.8 s/epoch | box-1 | 0123456 | '
         '[curves](runs/b-full/curves.png), [summary](runs/b-full/summary.json) |']
     cifar = table_rows(text, 'CIFAR10')

@@ -51,7 +51,7 @@ _BEST = ('best_test_error', 'best_test_epoch', 'best_valid_error', 'best_valid_e
          'test_error_at_best_valid')
 
 HEADER = ('run', 'paper error %', 'best test error % (epoch)',
-          'test error @ best valid % (epoch)', 'epochs', 'wall time, s/epoch',
+          'test error @ best valid % (epoch)', 'epochs', 'pool ties', 'wall time, s/epoch',
           'machine', 'commit', 'files')
 
 INTRO = """\
@@ -293,6 +293,14 @@ def files_cell(run):
     return files
 
 
+def pool_grad_cell(config):
+    """The max-pool gradient's tie rule of a run (docs/method.md): 'one' (cuDNN, the
+    paper's platform) or 'all' (Theano on a CPU); runs made before the setting existed
+    used 'all'."""
+    rule = (config.get('hyperparameters') or {}).get('pool_grad')
+    return rule if _is_text(rule) else 'all (before the setting)'
+
+
 def row(run, paper_entry):
     s, c = run['summary'], run['config']
     files = files_cell(run)
@@ -301,6 +309,7 @@ def row(run, paper_entry):
              best_cell(s['best_test_error'], s['best_test_epoch']),
              best_cell(s['test_error_at_best_valid'], s['best_valid_epoch']),
              epochs_cell(s),
+             pool_grad_cell(c),
              time_cell(s),
              s.get('machine') or c.get('machine') or 'n/a',
              commit_cell(s.get('commit') or c.get('commit')))
@@ -349,7 +358,7 @@ def _build(results_dir):
 
 # ------------------------------------------------------------------ sweeps
 SWEEP_HEADER = ('setting', 'data', 'best test error % (epoch)', 'test error % at best valid (epoch)',
-                'zero activations % (at best test)', 'epochs', 'time', 'files')
+                'zero activations % (at best test)', 'epochs', 'pool ties', 'time', 'files')
 _NOT_SETTINGS = ('stop_after', 'num_epochs', 'seed')
 
 
@@ -388,7 +397,7 @@ def sweep_sections(results_dir, sweep_runs):
                      best_cell(s['best_test_error'], s['best_test_epoch']),
                      best_cell(s['test_error_at_best_valid'], s['best_valid_epoch']),
                      _percent(s.get('activation_sparsity_at_best_test')),
-                     epochs_cell(s), time_cell(s))
+                     epochs_cell(s), pool_grad_cell(run['config']), time_cell(s))
             lines.append('| ' + ' | '.join(_cell(x) for x in cells) + ' | ' + files_cell(run) + ' |')
         lines.append('')
     return lines
