@@ -24,6 +24,7 @@ from gxnor import bench, fastops, models
 from gxnor.graphs import squared_hinge
 from gxnor.layers import MaxPool2x2Layer
 from gxnor.models import Conv, Dense, build_network
+from gxnor.pooling import theano_max_pool_2x2
 from noise_bounds import assert_gradients_agree, zero_gradient_bounds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -171,13 +172,16 @@ def test_conv_matches_corrmm(xshape, wshape, chunk_floats, openmp):
 
 @pytest.mark.parametrize('xshape,wshape', CONV_CASES)
 @pytest.mark.parametrize('chunk_floats,openmp', [(1 << 20, False), (3000, True)])
-def test_fused_conv_bias_pool_matches_the_three_ops(xshape, wshape, chunk_floats, openmp):
+@pytest.mark.parametrize('rule', ['all', 'one'])
+def test_fused_conv_bias_pool_matches_the_three_ops(xshape, wshape, chunk_floats, openmp, rule):
+    """Against Theano's conv2d + bias + pooling: pool_2d itself for Theano's tie rule
+    ('all'), gxnor.pooling's Theano graph for the first-maximum rule ('one')."""
     rng = np.random.RandomState(5)
     x, w, b, g = T.tensor4('x'), T.tensor4('w'), T.vector('b'), T.tensor4('g')
     shift = b.dimshuffle('x', 0, 'x', 'x')
     conv = fastops.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)(x, w[:, :, ::-1, ::-1])
-    ours = fastops.fuse_bias_pool(conv + shift)
-    theirs = pool_2d(T.nnet.conv2d(x, w) + shift, (2, 2), ignore_border=True)
+    ours = fastops.fuse_bias_pool(conv + shift, pool_grad=rule)
+    theirs = theano_max_pool_2x2(T.nnet.conv2d(x, w) + shift, rule)
     f = theano.function([x, w, b, g], [ours, theirs] + T.grad(T.sum(ours * g), [x, w, b])
                         + T.grad(T.sum(theirs * g), [x, w, b]))
     ops = _ops(f)
@@ -204,7 +208,9 @@ def test_float64():
     x, w, b, g = T.tensor4('x', 'float64'), T.tensor4('w', 'float64'), T.vector('b', 'float64'), \
         T.tensor4('g', 'float64')
     conv = fastops.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x')
-    ours = [fastops.fuse_bias_pool(conv), fastops.max_pool_2x2(conv), x.sum(axis=(0, 2, 3))]
+    # Theano's tie rule ('all') on both sides: pool_2d below
+    ours = [fastops.fuse_bias_pool(conv, pool_grad='all'), fastops.max_pool_2x2(conv, 'all'),
+            x.sum(axis=(0, 2, 3))]
     theirs = [pool_2d(T.nnet.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x'), (2, 2),
                       ignore_border=True), x.sum(axis=(0, 2, 3))]
     grads = T.grad(T.sum(ours[0] * g), [x, w, b]) + T.grad(T.sum(theirs[0] * g), [x, w, b])
