@@ -36,7 +36,7 @@ def clone(tmpdir_factory):
 
 def _run_name_of(clone, target):
     """The run folder `make <target>` would write, read from what make would run."""
-    env = dict(os.environ, GXNOR_VENV=os.path.join(clone, 'no-venv'))
+    env = dict(os.environ, GXNOR_VENV=os.path.join(clone, 'no-venv'), PYTHON27=sys.executable)
     for name in ('RUN', 'SET', 'SEED', 'EPOCHS', 'MAKEFLAGS', 'MFLAGS'):
         env.pop(name, None)
     out = subprocess.check_output(['make', '-n', '--no-print-directory', '-C', clone, target],
