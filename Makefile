@@ -87,7 +87,9 @@ RUN_ARGS    = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
               $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
               $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
 
-fetch-%: env
+# A static pattern rule: make skips implicit (pattern) rules for .PHONY targets, so a
+# plain `fetch-%:` rule never ran and the experiments started without their data check.
+fetch-mnist fetch-cifar10 fetch-svhn: fetch-%: env
 	$(PY) -m gxnor.datasets.fetch $* --data-dir "$(DATA_DIR)" --if-missing
 
 mnist cifar10 svhn: %: env fetch-%

@@ -34,14 +34,18 @@ def clone(tmpdir_factory):
     return path
 
 
-def _run_name_of(clone, target):
-    """The run folder `make <target>` would write, read from what make would run."""
-    env = dict(os.environ, GXNOR_VENV=os.path.join(clone, 'no-venv'))
+def _make_n(clone, target):
+    """The commands `make <target>` would run, in order."""
+    env = dict(os.environ, GXNOR_VENV=os.path.join(clone, 'no-venv'), PYTHON27=sys.executable)
     for name in ('RUN', 'SET', 'SEED', 'EPOCHS', 'MAKEFLAGS', 'MFLAGS'):
         env.pop(name, None)
-    out = subprocess.check_output(['make', '-n', '--no-print-directory', '-C', clone, target],
-                                  env=env).decode('utf-8')
-    commands = [line for line in out.splitlines() if ' -m gxnor run ' in line]
+    return subprocess.check_output(['make', '-n', '--no-print-directory', '-C', clone, target],
+                                   env=env).decode('utf-8').splitlines()
+
+
+def _run_name_of(clone, target):
+    """The run folder `make <target>` would write, read from what make would run."""
+    commands = [line for line in _make_n(clone, target) if ' -m gxnor run ' in line]
     assert len(commands) == 1, out
     experiment = re.search(r' -m gxnor run (\S+)', commands[0]).group(1)
     named = re.search(r'--run "([^"]*)"', commands[0])
@@ -57,6 +61,16 @@ def test_no_default_run_name_exists_in_a_fresh_clone(clone):
     taken = sorted('%s -> results/runs/%s' % (target, name) for target, name in names.items()
                    if os.path.exists(os.path.join(clone, 'results', 'runs', name)))
     assert not taken, 'a fresh clone already has these run folders: %s' % ', '.join(taken)
+
+
+@pytest.mark.parametrize('target', RUN_TARGETS)
+def test_every_run_target_checks_its_data_before_the_run(clone, target):
+    lines = _make_n(clone, target)
+    experiment = target.split('-')[0]
+    fetch = [i for i, line in enumerate(lines)
+             if re.search(r' -m gxnor\.datasets\.fetch %s .*--if-missing' % experiment, line)]
+    run = [i for i, line in enumerate(lines) if ' -m gxnor run %s ' % experiment in line]
+    assert len(fetch) == 1 and len(run) == 1 and fetch[0] < run[0], '\n'.join(lines)
 
 
 def test_the_shipped_runs_are_in_reference_and_nothing_in_runs(clone):
