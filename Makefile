@@ -5,8 +5,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # --- the Python 2.7 environment (inside the repo, git-ignored) ------------------
-PYTHON27 ?= $(firstword $(wildcard /root/.pyenv/versions/2.7.18/bin/python) \
-                        $(shell command -v python2.7 2>/dev/null))
+# The first Python 2.7 found: python2.7 or python2 on the PATH, else pyenv's newest 2.7.
+# `make doctor` says what to install when there is none (or pass PYTHON27=/path).
+# Each candidate is asked for its version (a pyenv shim exists even when it cannot run).
+PYTHON27 ?= $(shell for p in python2.7 python2 $(sort $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/2.7*/bin/python)); do \
+              "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (2, 7))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 # Inside the containers the environment lives outside the mounted repo (GXNOR_VENV).
 VENV     := $(or $(GXNOR_VENV),.venv)
 PY       := $(VENV)/bin/python
@@ -24,9 +27,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 MNIST_DIR ?=
 export GXNOR_MNIST_DIR := $(MNIST_DIR)
 
-.PHONY: help env test mnist mnist-quick cifar10 cifar10-quick svhn svhn-quick tables bench \
+.PHONY: help doctor env test mnist mnist-quick cifar10 cifar10-quick svhn svhn-quick tables bench \
         fetch-mnist fetch-cifar10 fetch-svhn
 help:
+	@echo "make doctor         check this machine has what the host route needs (env runs it)"
 	@echo "make test           build the Python 2.7 environment if missing, run the tests"
 	@echo "make mnist          the paper's MNIST experiment (released schedule, 4000 epochs)"
 	@echo "make mnist-quick    the same run stopped after 30 epochs (schedule unchanged)"
@@ -37,6 +41,7 @@ help:
 	@echo "make bench          training / evaluation speed on synthetic input"
 	@echo "make replay-released [STOP_AFTER=3]  the released MNIST script, number for number"
 	@echo "make check-reproduction  the default run's first 3 epochs against the reference"
+	@echo "make warm-cache     compile Theano's C code for MNIST now (WARM='mnist cifar10 svhn')"
 	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
 	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
 	@echo "make sweep-slurm SWEEP=ablation-m   a Slurm job-array script for a sweep"
@@ -47,17 +52,22 @@ help:
 	@echo "           PYTHON27 MNIST_DIR (real MNIST for the tests)"
 	@echo "make docker-help    the GPU / CPU containers"
 
+# The preflight: one line per missing host piece, with its fix; fails before anything
+# is built. Once the environment exists, it checks the environment's Python (unless
+# PYTHON27 is given on the command line).
+DOCTOR_PYTHON = $(if $(and $(wildcard $(STAMP)),$(filter-out command line,$(origin PYTHON27))),$(PY),$(PYTHON27))
+doctor:
+	@PYTHON27="$(DOCTOR_PYTHON)" tools/doctor.sh "$(CURDIR)"
+
 # The stamp's name carries requirements.txt's checksum: a change of pins rebuilds.
-$(STAMP):
-	@if [ -z "$(PYTHON27)" ] || ! "$(PYTHON27)" -c 'import sys; assert sys.version_info[:2] == (2, 7)' 2>/dev/null; then \
-	  echo "error: need a Python 2.7 interpreter; pass it as 'make PYTHON27=/path/to/python2.7 ...'" >&2; exit 1; fi
-	rm -rf $(VENV) $(BUILD)/bootstrap
-	"$(PYTHON27)" -m pip install -q --disable-pip-version-check --target $(BUILD)/bootstrap virtualenv==20.15.1
-	PYTHONPATH=$(BUILD)/bootstrap "$(PYTHON27)" -m virtualenv -q $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+# tools/install-stack.sh is the same script the Docker images run.
+# EXTRA_REQUIREMENTS: the images add docker/requirements-extra.txt (GitHub-only Lasagne).
+EXTRA_REQUIREMENTS ?=
+$(STAMP): | doctor
+	tools/install-stack.sh venv "$(PYTHON27)" "$(VENV)" requirements.txt $(EXTRA_REQUIREMENTS)
 	touch $@
 
-env: $(STAMP)
+env: doctor $(STAMP)
 
 test: env
 	$(PY) -m pytest -q tests
@@ -77,7 +87,9 @@ RUN_ARGS    = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
               $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
               $(if $(SEED),--seed $(SEED)) $(if $(SET),--set "$(SET)")
 
-fetch-%: env
+# A static pattern rule: make skips implicit (pattern) rules for .PHONY targets, so a
+# plain `fetch-%:` rule never ran and the experiments started without their data check.
+fetch-mnist fetch-cifar10 fetch-svhn: fetch-%: env
 	$(PY) -m gxnor.datasets.fetch $* --data-dir "$(DATA_DIR)" --if-missing
 
 mnist cifar10 svhn: %: env fetch-%
@@ -191,6 +203,13 @@ replay-released: env $(REPRO_FETCH)
 	$(PY) -m gxnor.replay replay --data-dir "$(REPRO_DATA)" $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
 check-reproduction record-reproduction: %-reproduction: env $(REPRO_FETCH)
 	$(PY) -m gxnor.replay $* --data-dir "$(REPRO_DATA)"
+
+# Compile the experiments' Theano functions now (the images do it at build time), so
+# that the first epoch of a run starts at once. WARM: experiments (default mnist).
+WARM ?= mnist
+.PHONY: warm-cache
+warm-cache: env
+	$(PY) -m gxnor.warm $(WARM)
 
 bench: env
 	$(PY) -m gxnor.bench $(BENCH_ARGS)

@@ -7,6 +7,11 @@
 #
 # Build context: the repository root (docker/cpu.Dockerfile.dockerignore keeps
 # it small). See docs/docker.md.
+# Base image by tag: its digest could not be looked up where this was written (no
+# registry access). To pin it: make docker-build-cpu
+#   DOCKER_CPU_BASE=python:2.7.18-slim-buster@sha256:<digest from `docker buildx
+#   imagetools inspect python:2.7.18-slim-buster`>. The tag is frozen upstream
+# (Python 2.7 images are no longer rebuilt).
 ARG BASE_IMAGE=python:2.7.18-slim-buster
 FROM ${BASE_IMAGE}
 
@@ -20,30 +25,26 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # archive.debian.org; that archive's Release files are past their Valid-Until
 # date, so apt must be told not to check it. Only the final buster release
 # (10.13) is used: a frozen set, which is why the packages need no version pins.
-# Python's headers come with the base image (its Python is built from source),
-# so Debian's python2.7-dev is not wanted here.
-# hadolint ignore=DL3008
+# The Debian packages themselves (compiler, make, OpenBLAS, git) are installed by
+# tools/install-stack.sh, the script CI runs too. Python's headers come with the
+# base image (its Python is built from source), so python2.7-dev is not wanted.
+COPY tools/install-stack.sh tools/doctor.sh /opt/gxnor/tools/
 RUN printf 'deb http://archive.debian.org/debian buster main\n' > /etc/apt/sources.list \
  && rm -f /etc/apt/sources.list.d/*.list \
  && printf 'Acquire::Check-Valid-Until "false";\n' > /etc/apt/apt.conf.d/99gxnor-archived-release \
- && apt-get update \
- && apt-get install -y --no-install-recommends make g++ libopenblas-dev git ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && python2.7 -m pip install --no-cache-dir pip==20.3.4
+ && /opt/gxnor/tools/install-stack.sh os-packages
 
-# The Python environment is built by the repository's own Makefile from the
-# same requirements.txt that CI installs, into /opt/gxnor-venv: outside the
-# repository, which is mounted at /work at run time.
+# The Python environment: `make env`, the very target CI runs (make doctor, then
+# tools/install-stack.sh) from the same requirements.txt, into /opt/gxnor-venv:
+# outside the repository, which is mounted at /work at run time. With
+# EXTRA_REQUIREMENTS the script then installs, without dependencies, the
+# GitHub-only versions the authors used (Lasagne 0.2.dev1 REPLACES
+# requirements.txt's Lasagne 0.1 here; pylearn2).
 COPY Makefile requirements.txt /opt/gxnor/
-COPY docker/docker.mk /opt/gxnor/docker/
+COPY docker/docker.mk docker/requirements-extra.txt /opt/gxnor/docker/
 RUN make -C /opt/gxnor env VENV=/opt/gxnor-venv PYTHON27=/usr/local/bin/python2.7 \
+      EXTRA_REQUIREMENTS=docker/requirements-extra.txt \
  && rm -rf /opt/gxnor/build
-
-# Then, without dependencies, the GitHub-only versions the authors used
-# (Lasagne 0.2.dev1 REPLACES requirements.txt's Lasagne 0.1 here; pylearn2).
-COPY docker/requirements-extra.txt /opt/gxnor/docker/
-RUN /opt/gxnor-venv/bin/pip install --no-cache-dir --no-deps --force-reinstall \
-      --src /opt/gxnor/src -r /opt/gxnor/docker/requirements-extra.txt
 
 COPY docker/entrypoint.sh docker/verify_env.py docker/theanorc-cpu /opt/gxnor/docker/
 RUN install -D -m 0644 /opt/gxnor/docker/theanorc-cpu /etc/gxnor/theanorc \
@@ -51,6 +52,14 @@ RUN install -D -m 0644 /opt/gxnor/docker/theanorc-cpu /etc/gxnor/theanorc \
       /opt/gxnor-venv/bin/python /opt/gxnor/docker/verify_env.py \
       /opt/gxnor/requirements.txt /opt/gxnor/docker/requirements-extra.txt \
  && rm -rf /tmp/theano-verify
+
+# Theano's compile cache, warmed now (make warm-cache: the MNIST net's functions,
+# compiled with the Makefile's flags) so that the first epoch in a container starts
+# at once; the entrypoint copies it into the mounted build/ folder on first use.
+COPY src/ /opt/gxnor/src/
+RUN THEANORC=/etc/gxnor/theanorc THEANO_FLAGS=base_compiledir=/opt/gxnor/theano-cache \
+      make -C /opt/gxnor warm-cache VENV=/opt/gxnor-venv \
+ && chmod -R a+rX /opt/gxnor/theano-cache
 
 LABEL org.opencontainers.image.title="gxnor CPU (Theano 0.8.2, OpenBLAS)"
 ENV GXNOR_IMAGE=cpu \

@@ -1,6 +1,9 @@
 # docker/docker.mk: the container targets, included by the top-level Makefile.
 # Inside a container the commands are the same make targets as on the host:
 #
+#   make docker-mnist / docker-test         the README's two commands in the CPU image
+#                                           (builds it first when missing)
+#   make docker-gpu-mnist / docker-gpu-test the same in the GPU image
 #   make docker-build                       GPU image (Kepler/Maxwell/Pascal GPUs only)
 #   make docker-build-cpu                   CPU image (any machine)
 #   make docker-run     TARGET=mnist        run `make mnist` in the GPU image
@@ -66,9 +69,25 @@ define _dk_run
 	  make $(TARGET) $(_dk_dirvars) $(ARGS)
 endef
 
-.PHONY: docker-build docker-build-cpu docker-build-cuda8 docker-run docker-run-cpu docker-help
+.PHONY: docker-build docker-build-cpu docker-build-cuda8 docker-run docker-run-cpu docker-help \
+        docker-mnist docker-mnist-quick docker-test docker-gpu-mnist docker-gpu-test
+
+# The README's commands in the CPU image, which is built first when it is missing.
+# (THEANO_FLAGS: only the caller's part; the sub-make must not see the host's flags.)
+docker-mnist docker-mnist-quick docker-test: docker-%:
+	@$(DOCKER) image inspect $(DOCKER_IMAGE_CPU) >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory docker-build-cpu
+	$(MAKE) --no-print-directory docker-run-cpu TARGET=$* THEANO_FLAGS='$(_dk_theano_flags)'
+
+# The same in the GPU image (Kepler/Maxwell/Pascal only; its entrypoint refuses newer GPUs).
+docker-gpu-mnist docker-gpu-test: docker-gpu-%:
+	@$(DOCKER) image inspect $(DOCKER_IMAGE_GPU) >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory docker-build THEANO_FLAGS='$(_dk_theano_flags)'
+	$(MAKE) --no-print-directory docker-run TARGET=$* THEANO_FLAGS='$(_dk_theano_flags)'
 
 docker-help:
+	@echo "make docker-mnist / docker-test   'make mnist' / 'make test' in the CPU image (built if missing)"
+	@echo "make docker-gpu-mnist / docker-gpu-test   the same in the GPU image (built if missing)"
 	@echo "make docker-build                 GPU image $(DOCKER_IMAGE_GPU) (Kepler/Maxwell/Pascal GPUs only)"
 	@echo "make docker-build-cpu             CPU image $(DOCKER_IMAGE_CPU)"
 	@echo "make docker-build-cuda8           only the local CUDA 8 base image $(DOCKER_CUDA8_IMAGE)"

@@ -13,6 +13,8 @@
 # /usr/local/cuda: by default the one docker/cuda8.Dockerfile builds locally,
 # because NVIDIA deleted nvidia/cuda:8.0-* from Docker Hub. Build context: the
 # repository root (docker/gpu.Dockerfile.dockerignore keeps it small).
+# No digest: the default base is built locally (make docker-build-cuda8), so it has
+# no registry digest; give a mirror by digest through DOCKER_GPU_BASE.
 ARG BASE_IMAGE=gxnor/cuda:8.0-cudnn5-devel-ubuntu16.04
 FROM ${BASE_IMAGE}
 
@@ -26,28 +28,24 @@ ARG PIP_DISABLE_PIP_VERSION_CHECK=1
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # Ubuntu 16.04's own Python 2.7 and compilers (g++ 5.4 is a host compiler CUDA
-# 8 supports). Its pip (8.1) ignores Requires-Python, so it is replaced by
-# pip 20.3.4, the last pip for Python 2.7, before anything else is installed.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      python2.7 python2.7-dev python-pip make g++ libopenblas-dev git ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && python2.7 -m pip install --no-cache-dir --index-url https://pypi.org/simple pip==20.3.4
+# 8 supports), installed by tools/install-stack.sh (with the compiler, make,
+# OpenBLAS and git it installs on every machine, CI included). Its pip (8.1)
+# ignores Requires-Python; the script bootstraps pip 20.3.4, the last pip for
+# Python 2.7, before it installs anything else.
+COPY tools/install-stack.sh tools/doctor.sh /opt/gxnor/tools/
+RUN /opt/gxnor/tools/install-stack.sh os-packages python2.7 python2.7-dev python-pip
 
-# The Python environment is built by the repository's own Makefile from the
-# same requirements.txt that CI installs, into /opt/gxnor-venv: outside the
-# repository, which is mounted at /work at run time.
+# The Python environment: `make env`, the very target CI runs (make doctor, then
+# tools/install-stack.sh) from the same requirements.txt, into /opt/gxnor-venv:
+# outside the repository, which is mounted at /work at run time. With
+# EXTRA_REQUIREMENTS the script then installs, without dependencies, the
+# GitHub-only versions the authors used (Lasagne 0.2.dev1 REPLACES
+# requirements.txt's Lasagne 0.1 here; pylearn2).
 COPY Makefile requirements.txt /opt/gxnor/
-COPY docker/docker.mk /opt/gxnor/docker/
+COPY docker/docker.mk docker/requirements-extra.txt /opt/gxnor/docker/
 RUN make -C /opt/gxnor env VENV=/opt/gxnor-venv PYTHON27=/usr/bin/python2.7 \
+      EXTRA_REQUIREMENTS=docker/requirements-extra.txt \
  && rm -rf /opt/gxnor/build
-
-# Then, without dependencies, the GitHub-only versions the authors used
-# (Lasagne 0.2.dev1 REPLACES requirements.txt's Lasagne 0.1 here; pylearn2).
-COPY docker/requirements-extra.txt /opt/gxnor/docker/
-RUN /opt/gxnor-venv/bin/pip install --no-cache-dir --no-deps --force-reinstall \
-      --src /opt/gxnor/src -r /opt/gxnor/docker/requirements-extra.txt
 
 COPY docker/entrypoint.sh docker/gpu_check.py docker/verify_env.py docker/theanorc-gpu /opt/gxnor/docker/
 RUN install -D -m 0644 /opt/gxnor/docker/theanorc-gpu /etc/gxnor/theanorc \
@@ -56,6 +54,15 @@ RUN install -D -m 0644 /opt/gxnor/docker/theanorc-gpu /etc/gxnor/theanorc \
       /opt/gxnor-venv/bin/python /opt/gxnor/docker/verify_env.py \
       /opt/gxnor/requirements.txt /opt/gxnor/docker/requirements-extra.txt \
  && rm -rf /tmp/theano-verify
+
+# Theano's compile cache for the CPU-side code, warmed now (make warm-cache). The
+# build has no GPU, so the GPU kernels (nvcc) are compiled at the first run; the
+# host-side C code of the MNIST net is ready. The entrypoint copies the cache into
+# the mounted build/ folder on first use.
+COPY src/ /opt/gxnor/src/
+RUN THEANORC=/etc/gxnor/theanorc THEANO_FLAGS=device=cpu,base_compiledir=/opt/gxnor/theano-cache \
+      make -C /opt/gxnor warm-cache VENV=/opt/gxnor-venv \
+ && chmod -R a+rX /opt/gxnor/theano-cache
 
 LABEL org.opencontainers.image.title="gxnor GPU (Theano 0.8.2, CUDA 8; Kepler/Maxwell/Pascal only)"
 ENV GXNOR_IMAGE=gpu \

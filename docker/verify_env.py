@@ -50,6 +50,23 @@ def installed(name):
         return None
 
 
+def lasagne_broadcast_problem():
+    """The released MNIST script's DST update of conv1.W (32, 1, 5, 5) fails on a
+    Lasagne that makes size-1 parameter axes broadcastable (Lasagne PR #715, from
+    2016-06-30 on): the update's type then differs from the parameter's. None if the
+    installed Lasagne keeps every axis non-broadcastable, else the reason."""
+    import numpy
+    import lasagne
+    param = lasagne.utils.create_param(numpy.zeros((32, 1, 5, 5), 'float32'),
+                                       (32, 1, 5, 5), name='W')
+    if any(param.broadcastable):
+        return ('lasagne %s makes size-1 parameter axes broadcastable %r: the released '
+                'MNIST script cannot update conv1.W (32, 1, 5, 5). Pin a Lasagne commit '
+                'from before 2016-06-30 in docker/requirements-extra.txt'
+                % (lasagne.__version__, param.broadcastable))
+    return None
+
+
 def main(argv):
     if len(argv) not in (2, 3):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -94,6 +111,10 @@ def main(argv):
         import pylearn2
         import pylearn2.datasets.cifar10  # noqa: F401 (the loader the authors used)
         modules.append(pylearn2)
+    problem = lasagne_broadcast_problem()
+    if problem:
+        print('verify_env: FAILED\n  ' + problem, file=sys.stderr)
+        return 1
     print('verify_env: OK, Python %s; %s' % (
         sys.version.split()[0],
         ', '.join('%s %s' % (m.__name__, getattr(m, '__version__', '?'))

@@ -122,11 +122,12 @@ def test_checksum_mismatch_leaves_nothing_behind(tmpdir):
     assert len(os.listdir(target)) == 3      # the three good files were kept
 
 
-def test_present_mnist_with_other_md5_is_checked_by_header_and_counts(tmpdir):
-    write_mnist(str(tmpdir.join('mnist')))   # 12/5 images: not the official counts
+def test_present_mnist_with_other_md5_is_checked_by_its_content(tmpdir):
+    write_mnist(str(tmpdir.join('mnist')))   # 12/5 random images: not the official files
     with pytest.raises(DataError) as e:
         fetch('mnist', data_dir=str(tmpdir), base_url=UNREACHABLE)
-    assert 'the official file has 60000' in str(e.value)
+    assert 'its content is not the official file' in str(e.value)
+    assert tmpdir.join('mnist', 'train-images-idx3-ubyte.gz').check(file=True)
 
 
 def test_present_file_with_bad_checksum_is_reported_not_deleted(tmpdir):

@@ -61,3 +61,18 @@ def test_cross_checks():
     with pytest.raises(ConfigError) as info:
         configure('mnist', {'num_epochs': 10, 'stop_after': 20})
     assert 'stop_after=20' in str(info.value)
+
+
+def test_the_papers_platform_is_the_default_everywhere():
+    """pool_grad=one (cuDNN's one-element tie rule), Lasagne 0.2.dev1's float32 Adam
+    constants and the fast kernels, for every experiment and so for every sweep point."""
+    from gxnor.experiments import EXPERIMENTS, configure
+    for name in EXPERIMENTS:
+        config = configure(name)
+        assert (config['pool_grad'], config['adam_constants'], config['kernels']) == \
+            ('one', 'float32', 'fast')
+    assert configure('mnist', {'pool_grad': 'all'})['pool_grad'] == 'all'
+    with pytest.raises(ConfigError, match='pool_grad must be one of one, all'):
+        configure('mnist', {'pool_grad': 'first'})
+    with pytest.raises(ConfigError, match='kernels must be one of fast, theano'):
+        configure('mnist', {'kernels': 'cuda'})

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECK = os.path.join(ROOT, 'tools', 'check_pins.py')
-COPIED = ['requirements.txt', 'Makefile', 'environment.yml', 'docker']
+COPIED = ['requirements.txt', 'Makefile', 'environment.yml', 'docker', '.ci']
 
 
 def run(cmd, env=None, cwd=None):
@@ -197,9 +197,101 @@ def test_extras_installed_before_requirements(repo):
 
 
 def test_makefile_that_stops_installing_requirements(repo):
-    replace(repo.join('Makefile'), '-r requirements.txt', '-r other.txt')
+    replace(repo.join('Makefile'),
+            'tools/install-stack.sh venv "$(PYTHON27)" "$(VENV)" requirements.txt',
+            '$(VENV)/bin/pip install -r other.txt')
     assert_fails(check(repo, '--no-hadolint'),
-                 'runs `make env`, but the Makefile does not install -r requirements.txt')
+                 'runs `make env`, but the Makefile does not install -r requirements.txt',
+                 'Makefile: the env target does not run `tools/install-stack.sh venv`')
+
+
+# --- one install script for the host, CI and the images --------------------------------
+
+def test_image_that_bypasses_the_install_script(repo):
+    path = repo.join('docker', 'gpu.Dockerfile')
+    replace(path, 'RUN make -C /opt/gxnor env VENV=/opt/gxnor-venv PYTHON27=/usr/bin/python2.7 \\\n'
+                  '      EXTRA_REQUIREMENTS=docker/requirements-extra.txt \\\n',
+            'RUN python2.7 -m pip install --no-cache-dir -r /opt/gxnor/requirements.txt \\\n')
+    assert_fails(check(repo, '--no-hadolint'),
+                 'docker/gpu.Dockerfile: does not install the stack through '
+                 'tools/install-stack.sh')
+
+
+def test_ci_that_installs_packages_its_own_way(repo):
+    replace(repo.join('.ci', 'run'), 'tools/install-stack.sh os-packages',
+            'apt-get install -y libopenblas-dev')
+    assert_fails(check(repo, '--no-hadolint'),
+                 '.ci/run: does not install the Debian packages with '
+                 '`tools/install-stack.sh os-packages`')
+
+
+# --- the two failure classes of the CUDA 8 base (issue #12) -----------------------------
+
+def test_https_source_without_apt_transport_https_on_ubuntu_1604(repo):
+    replace(repo.join('docker', 'cuda8.Dockerfile'),
+            'apt-get install -y --no-install-recommends apt-transport-https ca-certificates',
+            'apt-get install -y --no-install-recommends ca-certificates')
+    assert_fails(check(repo, '--no-hadolint'),
+                 'docker/cuda8.Dockerfile:', 'https apt source https://developer.download.'
+                 'nvidia.com/compute/cuda/repos/ubuntu1604/x86_64 on a base whose apt '
+                 'cannot fetch https by itself')
+
+
+def test_the_same_source_on_a_newer_base_needs_no_transport(repo):
+    path = repo.join('docker', 'cuda8.Dockerfile')
+    replace(path, 'ARG UBUNTU_IMAGE=ubuntu:16.04', 'ARG UBUNTU_IMAGE=ubuntu:20.04')
+    replace(path, 'apt-transport-https ca-certificates', 'ca-certificates')
+    status, out = check(repo, '--no-hadolint')
+    assert status == 0, out
+
+
+def test_the_unsigned_machine_learning_repository(repo):
+    replace(repo.join('docker', 'cuda8.Dockerfile'),
+            ' && echo "deb $CUDA_REPO /" > /etc/apt/sources.list.d/cuda.list \\\n',
+            ' && echo "deb $CUDA_REPO /" > /etc/apt/sources.list.d/cuda.list \\\n'
+            ' && echo "deb https://developer.download.nvidia.com/compute/machine-learning/'
+            'repos/ubuntu1604/x86_64 /" > /etc/apt/sources.list.d/ml.list \\\n')
+    assert_fails(check(repo, '--no-hadolint'),
+                 "uses NVIDIA's machine-learning repository, never re-signed")
+
+
+def test_a_download_without_its_checksum(repo):
+    replace(repo.join('docker', 'cuda8.Dockerfile'),
+            '      && echo "$CUDNN_SHA256  /tmp/cudnn.tgz" | sha256sum -c --strict - \\\n', '')
+    assert_fails(check(repo, '--no-hadolint'),
+                 'curl downloads a file that this RUN does not verify')
+
+
+def test_an_apt_source_without_a_checked_key(repo):
+    path = repo.join('docker', 'cuda8.Dockerfile')
+    replace(path, '      | grep -q "^fpr:::::::::${NVIDIA_KEY_FPR}:" \\\n', '')
+    assert_fails(check(repo, '--no-hadolint'),
+                 'apt source https://developer.download.nvidia.com/compute/cuda/repos/'
+                 'ubuntu1604/x86_64 without a key checked against its fingerprint',
+                 'curl downloads a file that this RUN does not verify')
+
+
+@pytest.mark.parametrize('insecure', ['[trusted=yes] ', ''])
+def test_unauthenticated_apt(repo, insecure):
+    path = repo.join('docker', 'cuda8.Dockerfile')
+    if insecure:
+        replace(path, 'echo "deb $CUDA_REPO /"', 'echo "deb %s$CUDA_REPO /"' % insecure)
+        needle = 'trusted=yes: apt must authenticate every package'
+    else:
+        replace(path, 'apt-get install -y --no-install-recommends \\\n      cuda-core-8-0',
+                'apt-get install -y --allow-unauthenticated --no-install-recommends \\\n'
+                '      cuda-core-8-0')
+        needle = '--allow-unauthenticated: apt must authenticate every package'
+    assert_fails(check(repo, '--no-hadolint'), needle)
+
+
+def test_a_base_image_without_digest_must_say_why(repo):
+    path = repo.join('docker', 'cpu.Dockerfile')
+    text = read(path)
+    write(path, '\n'.join(line for line in text.split('\n')
+                          if not (line.startswith('#') and 'digest' in line.lower())))
+    assert_fails(check(repo, '--no-hadolint'),
+                 'base image python:2.7.18-slim-buster is not pinned by digest')
 
 
 # --- Python 2.7 and the built-in Dockerfile lint rules -------------------------------
@@ -228,9 +320,9 @@ def test_latest_and_literal_base_image(repo):
 
 
 def test_apt_rules(repo):
-    replace(repo.join('docker', 'cpu.Dockerfile'),
-            'apt-get install -y --no-install-recommends make',
-            'apt-get install -y python-numpy make')
+    replace(repo.join('docker', 'cuda8.Dockerfile'),
+            'apt-get install -y --no-install-recommends apt-transport-https',
+            'apt-get install -y python-numpy apt-transport-https')
     assert_fails(check(repo, '--no-hadolint'),
                  'apt-get install without --no-install-recommends',
                  "apt package python-numpy would install another numpy than "
@@ -238,9 +330,10 @@ def test_apt_rules(repo):
 
 
 def test_apt_lists_kept(repo):
-    path = repo.join('docker', 'cpu.Dockerfile')
-    replace(path, ' && rm -rf /var/lib/apt/lists/* \\\n && python2.7 -m pip',
-            ' && python2.7 -m pip')
+    path = repo.join('docker', 'cuda8.Dockerfile')
+    replace(path, ' && { [ -e /usr/local/cuda ] || ln -s cuda-8.0 /usr/local/cuda; } \\\n'
+                  ' && rm -rf /var/lib/apt/lists/*',
+            ' && { [ -e /usr/local/cuda ] || ln -s cuda-8.0 /usr/local/cuda; }')
     assert_fails(check(repo, '--no-hadolint'),
                  'apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN')
 
@@ -410,3 +503,35 @@ def test_entrypoint_make_uses_image_venv(image_dirs):
     status, out = run(['bash', ENTRYPOINT, 'make', 'show'], env=env, cwd=str(work))
     assert status == 0, out
     assert 'venv=%s' % env['GXNOR_VENV'] in out, out
+
+
+def test_entrypoint_seeds_the_theano_cache_once(image_dirs):
+    env, work = image_dirs
+    seed = os.path.join(env['GXNOR_DIR'], 'theano-cache', 'compiledir_gxnor-image-2.7.18-64')
+    os.makedirs(seed)
+    write(os.path.join(seed, 'mod.so'), u'compiled')
+    cache = work.join('build', 'theano-docker-cpu')
+    env = dict(env, THEANO_FLAGS='floatX=float32,base_compiledir=%s' % cache)
+    status, out = run(['bash', ENTRYPOINT, 'true'], env=env, cwd=str(work))
+    assert status == 0 and 'compile cache seeded from the image' in out, out
+    copied = cache.join('compiledir_gxnor-image-2.7.18-64', 'mod.so')
+    assert read(copied) == u'compiled'
+    write(copied, u'compiled here since')           # the user's cache is never replaced
+    status, out = run(['bash', ENTRYPOINT, 'true'], env=env, cwd=str(work))
+    assert status == 0 and 'seeded' not in out and read(copied) == u'compiled here since'
+
+
+def test_docker_mnist_passes_only_the_callers_theano_flags():
+    env = dict(os.environ, THEANO_FLAGS='optimizer=fast_run')
+    # (variables given to an outer make, e.g. CI's MNIST_DIR, reach us in the environment)
+    for name in ('MAKEFLAGS', 'MFLAGS', 'GXNOR_THEANO_FLAGS', 'TARGET', 'ARGS',
+                 'DATA_DIR', 'MNIST_DIR', 'GXNOR_DATA_DIR', 'PYLEARN2_DATA_PATH'):
+        env.pop(name, None)
+    status, out = run(['make', '--no-print-directory', '-C', ROOT, 'docker-mnist',
+                       'DOCKER=echo'], env=env)
+    assert status == 0, out
+    docker_run = [line for line in out.splitlines() if line.startswith('run ')]
+    assert len(docker_run) == 1, out
+    assert ('THEANO_FLAGS=base_compiledir=/work/build/theano-docker-cpu,optimizer=fast_run '
+            'gxnor:cpu make mnist') in docker_run[0]
+    assert ROOT not in docker_run[0].split('THEANO_FLAGS=')[1]

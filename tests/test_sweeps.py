@@ -12,7 +12,9 @@ from gxnor.experiments import ConfigError
 def test_points_of_each_sweep():
     counts = dict((name, len(spec['points'])) for name, spec in sweeps.SWEEPS.items())
     assert counts == {'ablation-m': 6, 'ablation-a': 5, 'ablation-r': 6, 'ablation-pulse': 4,
-                      'ablation-states': 16, 'special-cases': 5}
+                      'ablation-states': 16, 'special-cases': 5, 'platform-pool': 4}
+    platform = sweeps.sweep_points('platform-pool', sweeps.parse_only('seed=1'))
+    assert [(p['pool_grad'], p['seed']) for p in platform] == [('one', 1), ('all', 1)]
     names = [sweeps.point_run_name('ablation-m', p) for p in sweeps.sweep_points('ablation-m')]
     assert names[0] == 'ablation-m.m=1' and names[-1] == 'ablation-m.m=none'
     states = sweeps.sweep_points('ablation-states', sweeps.parse_only('N=0,3 act_N=none'))

@@ -34,8 +34,9 @@ def write(path, text):
         f.write(u'%s' % text)
 
 
-def add_run(results, name, summ=None, config=None, plot=True, raw_summary=None):
-    folder = os.path.join(results, 'runs', name)
+def add_run(results, name, summ=None, config=None, plot=True, raw_summary=None,
+            subdir='runs'):
+    folder = os.path.join(results, subdir, name)
     if raw_summary is not None:
         write(os.path.join(folder, 'summary.json'), raw_summary)
     elif summ is not None:
@@ -89,7 +90,8 @@ def test_paper_error_cell():
 
 # ------------------------------------------------------------------ tables
 def test_full_table(results):
-    add_run(results, 'b-full', summary(run='b-full'))
+    add_run(results, 'b-full', summary(run='b-full'),
+            config={'dataset': 'mnist', 'run': 'b-full', 'hyperparameters': {'pool_grad': 'one'}})
     add_run(results, 'a-quick', summary(run='a-quick', epochs_run=30, stopped_after=30,
                                         best_test_error=2.5, best_test_epoch=29,
                                         test_error_at_best_valid=3.0, best_valid_epoch=28,
@@ -110,9 +112,10 @@ def test_full_table(results):
     mnist = table_rows(text, 'MNIST')
     assert mnist == [
         '| a-quick | 0.68 (to verify) | 2.50 (29) | 3.00 (28) | '
-        '30 of 4000 epochs (STOP_AFTER) | 0:01, 2.0 s/epoch | box-1 | fedcba9 (dirty) | '
+        '30 of 4000 epochs (STOP_AFTER) | all (before the setting) | 0:01, 2.0 s/epoch | '
+        'box-1 | fedcba9 (dirty) | '
         '[summary](runs/a-quick/summary.json) |',
-        '| b-full | 0.68 (to verify) | 0.71 (3012) | 0.83 (2500) | 4000 / 4000 | '
+        '| b-full | 0.68 (to verify) | 0.71 (3012) | 0.83 (2500) | 4000 / 4000 | one | '
         '3:05, 2.8 s/epoch | box-1 | 0123456 | '
         '[curves](runs/b-full/curves.png), [summary](runs/b-full/summary.json) |']
     cifar = table_rows(text, 'CIFAR10')
@@ -121,6 +124,19 @@ def test_full_table(results):
     assert cells[:5] == ['c-run', '7.50 (to verify)', '20.12 (11)', '21.00 (10)',
                          '12 of 500 epochs (unfinished)']
     assert len(cells) == len(tables.HEADER)
+
+
+def test_shipped_runs_come_from_reference_and_are_marked(results):
+    add_run(results, 'mnist-quick', summary(run='mnist-quick', best_test_error=1.77),
+            subdir='reference')
+    add_run(results, 'mnist-quick', summary(run='mnist-quick', best_test_error=1.5))
+    rows = table_rows(readme(results), 'MNIST')
+    assert len(rows) == 2
+    mine, shipped = rows
+    assert mine.startswith('| mnist-quick | ') and '| 1.50 (3012) |' in mine
+    assert '(runs/mnist-quick/summary.json)' in mine
+    assert shipped.startswith('| mnist-quick (shipped) | ') and '| 1.77 (3012) |' in shipped
+    assert '(reference/mnist-quick/curves.png)' in shipped
 
 
 def test_dataset_and_machine_from_config(results):

@@ -18,6 +18,18 @@ Checked, relative to --root (default: the repository holding this script):
   without a cache, no distribution packages that shadow a pinned package).
   A Dockerfile whose text contains "gxnor-check: base-image" builds a base
   image without Python and is exempt from the requirements.txt rule;
+* the one install script: the Makefile's env target, every image Dockerfile
+  (through `make env` or directly) and .ci/run install through
+  tools/install-stack.sh, so CI runs the steps the images run;
+* two failure classes of old base images: an https:// apt source on a base whose
+  apt cannot fetch https by itself (Ubuntu 16.04 and older, Debian 9 and older)
+  unless apt-transport-https is installed first; and unauthenticated sources: no
+  `trusted=yes`, `--allow-unauthenticated` or AllowInsecureRepositories, no NVIDIA
+  machine-learning repository (never re-signed after NVIDIA's 2022 key rotation),
+  a third-party apt source only with a key checked against its fingerprint, and
+  every curl/wget download checked (sha256sum -c, or a key fingerprint) in the
+  same RUN. A base image without a digest must say so in a comment (the word
+  "digest");
 * docker/requirements-extra.txt (installed with --no-deps after
   requirements.txt): exact pins, git commits in full, no different version of a
   requirements.txt package;
@@ -54,6 +66,21 @@ MAKEFILE = 'Makefile'
 PYTHON = (2, 7)
 BASE_IMAGE_MARKER = 'gxnor-check: base-image'
 LOCAL_HADOLINT = 'build/tools/bin/hadolint'
+INSTALL_SCRIPT = 'tools/install-stack.sh'
+CI_SCRIPT = '.ci/run'
+# Bases whose apt (< 1.5) cannot fetch https:// sources without apt-transport-https.
+OLD_APT_BASE = re.compile(r'ubuntu[:-]?(1[0-6]\.04|trusty|xenial|precise)|'
+                          r'debian:(7|8|9|wheezy|jessie|stretch)\b|jessie|stretch', re.I)
+# apt sources whose keys ship with the base image.
+DISTRO_ARCHIVES = ('archive.debian.org', 'deb.debian.org', 'security.debian.org',
+                   'archive.ubuntu.com', 'security.ubuntu.com', 'ports.ubuntu.com',
+                   'old-releases.ubuntu.com')
+UNSIGNED_REPOS = {'/compute/machine-learning/repos/':
+                  "NVIDIA's machine-learning repository, never re-signed after the 2022 "
+                  "key rotation (apt rejects its packages as unauthenticated); take cuDNN "
+                  "from the redistributable tarball, checked by sha256"}
+INSECURE_APT = ('trusted=yes', '--allow-unauthenticated', 'AllowInsecureRepositories',
+                'AllowUnauthenticated', '--force-yes', 'AllowDowngradeToInsecureRepositories')
 
 NAME = r'[A-Za-z0-9][A-Za-z0-9._-]*'
 PIN_RE = re.compile(r'^(' + NAME + r')\s*(\[[^\]]*\])?\s*(.*)$')
@@ -346,6 +373,10 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
     mentions_py27 = False
     no_cache_env = False
     first_from = True
+    old_apt = False
+    transport_https = key_checked = False
+    copies_install_script = uses_install_script = False
+    undigested_from = None
 
     for n, instr, args in instructions(text):
         where = '%s:%d' % (rel, n)
@@ -375,6 +406,10 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
                              % (image, var.group(1)))
             resolved = substitute(image, variables)
             repo, tag, digest = split_image(resolved)
+            if OLD_APT_BASE.search(resolved):
+                old_apt = True
+            if not digest and undigested_from is None:
+                undigested_from = (n, resolved)
             if '$' not in resolved and not digest and (tag is None or tag == 'latest'):
                 problems.add(where, 'base image %s has no fixed tag (%s)'
                              % (resolved, 'latest' if tag else 'untagged'))
@@ -399,6 +434,8 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
                 copies_requirements = True
             if MAKEFILE in sources:
                 copies_makefile = True
+            if INSTALL_SCRIPT in sources or 'tools/' in sources or 'tools' in sources:
+                copies_install_script = True
             continue
         if instr != 'RUN':
             continue
@@ -412,6 +449,10 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
         else:
             words = split_shell(body)
         commands = shell_commands(words)
+        state = dict(old_apt=old_apt, transport_https=transport_https,
+                     key_checked=key_checked)
+        check_sources_and_downloads(where, body, commands, state, problems)
+        transport_https, key_checked = state['transport_https'], state['key_checked']
         apt_update_seen = False
         lists_removed = 'rm -rf /var/lib/apt/lists' in body
         for cmd in commands:
@@ -433,6 +474,22 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
                         elif major != PYTHON[0] or minor is not None:
                             problems.add(where, 'installs %s; the images use '
                                          'Python %d.%d only' % (pkg, PYTHON[0], PYTHON[1]))
+            if prog == os.path.basename(INSTALL_SCRIPT) and len(cmd) > 1:
+                if cmd[1] == 'venv':
+                    uses_install_script = True
+                    files = [os.path.basename(w) for w in cmd[2:]]
+                    if REQUIREMENTS in files:
+                        reqs_install_line = reqs_install_line or n
+                    if os.path.basename(EXTRA) in files:
+                        extra_install_line = extra_install_line or n
+                elif cmd[1] == 'os-packages':
+                    for pkg in cmd[2:]:
+                        for major, minor in python_versions_in(pkg.split('=')[0]):
+                            if (major, minor) == PYTHON:
+                                mentions_py27 = True
+                            elif major != PYTHON[0] or minor is not None:
+                                problems.add(where, 'installs %s; the images use '
+                                             'Python %d.%d only' % (pkg, PYTHON[0], PYTHON[1]))
             if prog == 'make':
                 targets, skip = [], False
                 for w in cmd[1:]:
@@ -444,6 +501,11 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
                         targets.append(w)
                 if 'env' in targets:
                     make_env_line = make_env_line or n
+                    uses_install_script = True
+                    if any(w.startswith('EXTRA_REQUIREMENTS=') and
+                           os.path.basename(w.split('=', 1)[1]) == os.path.basename(EXTRA)
+                           for w in cmd[1:]):
+                        extra_install_line = extra_install_line or n
                     if not makefile_installs_reqs:
                         problems.add(where, 'runs `make env`, but the Makefile does '
                                      'not install -r requirements.txt')
@@ -478,8 +540,20 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
                 elif not w.startswith('-'):
                     check_req(Req(w), where, pins, problems, replaced)
 
+    if undigested_from is not None and not re.search(r'^#.*\bdigest', text, re.M | re.I):
+        problems.add('%s:%d' % (rel, undigested_from[0]),
+                     'base image %s is not pinned by digest, and no comment says why '
+                     '(pin it as image@sha256:..., or document that no digest is known)'
+                     % undigested_from[1])
     if is_base:
         return
+    if not uses_install_script:
+        problems.add(rel, 'does not install the stack through %s (directly or through '
+                     '`make env`): CI would not exercise the steps this image runs'
+                     % INSTALL_SCRIPT)
+    elif not copies_install_script:
+        problems.add(rel, 'runs %s but does not COPY it (nor tools/) into the image'
+                     % INSTALL_SCRIPT)
     if not copies_requirements:
         problems.add(rel, 'does not COPY %s into the image (it must install the '
                      'same pinned %s that CI installs)' % (REQUIREMENTS, REQUIREMENTS))
@@ -497,6 +571,51 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
     if not mentions_py27:
         problems.add(rel, 'does not install Python %d.%d (base image python:%d.%d* '
                      'or the apt package python%d.%d)' % (PYTHON * 3))
+
+
+def check_sources_and_downloads(where, body, commands, state, problems):
+    """The two failure classes of the CUDA 8 base: https sources on an apt that cannot
+    fetch them, and packages or files taken without authentication."""
+    installs = []
+    for cmd in commands:
+        prog = os.path.basename(cmd[0])
+        if prog in ('apt-get', 'apt') and 'install' in cmd[1:]:
+            installs.extend(cmd[cmd.index('install') + 1:])
+        if prog == os.path.basename(INSTALL_SCRIPT) and cmd[1:2] == ['os-packages']:
+            installs.extend(cmd[2:])
+    fingerprint = bool(re.search(r'--with-fingerprint|--with-colons', body)) and \
+        bool(re.search(r'grep[^|&;]*fpr', body))
+    verified = bool(re.search(r'sha256sum\s+(-c|--check)', body)) or fingerprint
+    for marker in INSECURE_APT:
+        if marker in body:
+            problems.add(where, '%s: apt must authenticate every package' % marker)
+    for url_part, why in UNSIGNED_REPOS.items():
+        if url_part in body:
+            problems.add(where, 'uses %s' % why)
+    sources = re.findall(r'deb(?:-src)?\s+(?:\[([^\]]*)\]\s+)?(\S+://\S+)', body)
+    transport_here = 'apt-transport-https' in installs
+    for options, url in sources:
+        if url.startswith('https://') and state['old_apt'] and not state['transport_https']:
+            first_source = body.find(url)
+            install_at = body.find('apt-transport-https')
+            if not (transport_here and 0 <= install_at < first_source):
+                problems.add(where, 'https apt source %s on a base whose apt cannot fetch '
+                             'https by itself: install apt-transport-https (and '
+                             'ca-certificates) in an earlier step' % url)
+        host = re.sub(r'^\S+://', '', url).split('/')[0]
+        if host not in DISTRO_ARCHIVES and not (fingerprint or state['key_checked']):
+            problems.add(where, 'apt source %s without a key checked against its '
+                         'fingerprint (gpg --with-colons ... | grep fpr:...FINGERPRINT)' % url)
+    for cmd in commands:
+        prog = os.path.basename(cmd[0])
+        if prog in ('curl', 'wget') and not verified:
+            problems.add(where, '%s downloads a file that this RUN does not verify '
+                         '(sha256sum -c against a pinned sha256, or a key fingerprint)'
+                         % prog)
+    if transport_here:
+        state['transport_https'] = True
+    if fingerprint:
+        state['key_checked'] = True
 
 
 SHADOWING_PREFIXES = ('python-', 'python2.7-', 'python3-')
@@ -772,7 +891,21 @@ def main(argv=None):
 
     makefile = os.path.join(root, MAKEFILE)
     makefile_installs_reqs = os.path.isfile(makefile) and bool(re.search(
-        r'pip install[^\n]*(-r|--requirement)\s+requirements\.txt', read_text(makefile)))
+        r'(pip install[^\n]*(-r|--requirement)|%s venv[^\n]*)\s+requirements\.txt'
+        % re.escape(INSTALL_SCRIPT), read_text(makefile)))
+    if os.path.isfile(makefile) and not re.search(
+            re.escape(INSTALL_SCRIPT) + r' venv', read_text(makefile)):
+        problems.add(MAKEFILE, 'the env target does not run `%s venv`; the host, CI '
+                     'and the images must install through that one script' % INSTALL_SCRIPT)
+    ci = os.path.join(root, CI_SCRIPT)
+    if os.path.isfile(ci):
+        ci_text = read_text(ci)
+        if not re.search(re.escape(INSTALL_SCRIPT) + r' os-packages', ci_text):
+            problems.add(CI_SCRIPT, 'does not install the Debian packages with `%s '
+                         'os-packages`, the step the images run' % INSTALL_SCRIPT)
+        if not re.search(r'^\s*make (test|env)\b', ci_text, re.M):
+            problems.add(CI_SCRIPT, 'does not run `make test` (which builds the '
+                         'environment with %s)' % INSTALL_SCRIPT)
     cuda8_image = None
     mk = os.path.join(root, DOCKER_MK)
     if os.path.isfile(mk):

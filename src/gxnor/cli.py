@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections import OrderedDict
 
 from .checkpoint import CheckpointError
@@ -65,51 +66,76 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
     # Refuse an existing folder before the slow steps (data, compilation) ...
     if not resume and os.path.exists(folder.path):
         RunFolder.open(results_dir, name, resume)
+    # One process per run folder: a resumed run is locked before the slow steps, a new
+    # one as soon as its folder exists; the lock ends with this call (or the process).
+    lock = None
     if resume:
         folder = RunFolder.open(results_dir, name, resume)
-        _check_same_settings(folder, config)
-
-    dataset = dataset if dataset is not None else load_dataset(config['dataset'], data_dir)
-    stream.write("%s: %s; building and compiling the network...\n" % (name, dataset))
-    stream.flush()
-    trainer = Trainer(config, dataset, architecture)
-    facts = environment_facts()
-    if resume:
-        trainer.restore(folder.checkpoint_path)
-        folder.write_epochs(trainer.records)
-        stream.write("resumed %s after epoch %d\n" % (folder.path, trainer.epoch - 1))
-    else:
-        # ... and create it only once they succeeded, so a failure leaves nothing behind.
-        folder = RunFolder.open(results_dir, name, resume)
-        folder.write_config(dict(
-            facts, experiment=experiment, run=name, dataset=config['dataset'],
-            hyperparameters=_jsonable(config), data_source=getattr(dataset, 'source', None),
-            sweep=sweep, overrides=_jsonable(overrides)))
-
-    limit = config['stop_after'] or config['num_epochs']
-    progress = progress_bar()
-    identity = dict(experiment=experiment, run=name, dataset=config['dataset'],
-                    machine=facts['machine'], commit=facts['commit'], command=facts['command'])
+        lock = folder.lock()
     try:
-        while trainer.epoch < limit:
-            record = trainer.run_epoch(progress)
-            trainer.save(folder.checkpoint_path)
-            folder.append_epoch(record)
-            folder.write_summary(dict(trainer.summary(), **identity))
-            epoch_report(record, trainer, stream)
-            if trainer.epoch % PLOT_EVERY == 0:
-                _write_artifacts(folder.path, results_dir)
-    except KeyboardInterrupt:
-        stream.write("\ninterrupted after epoch %d; the checkpoint is in %s. Continue with "
-                     "--resume (make ... RESUME=1 RUN=%s)\n" % (trainer.epoch - 1, folder.path, name))
-        raise
-    _write_artifacts(folder.path, results_dir)
-    summary = trainer.summary()
-    stream.write("%s: best test error %.2f%% at epoch %d (released metric); test error at best "
-                 "validation %.2f%% (epoch %d); %d epochs in %.0f s\n"
-                 % (name, summary['best_test_error'], summary['best_test_epoch'],
-                    summary['test_error_at_best_valid'], summary['best_valid_epoch'],
-                    summary['epochs_run'], summary['wall_seconds']))
+        if resume:
+            _check_same_settings(folder, config)
+
+        if dataset is None:   # a run trains on the official files only (their checksums)
+            dataset = load_dataset(config['dataset'], data_dir, require_official=True)
+        trainer = _build_trainer(name, config, dataset, architecture, stream)
+        facts = environment_facts()
+        if resume:
+            trainer.restore(folder.checkpoint_path)
+            folder.write_epochs(trainer.records)
+            stream.write("resumed %s after epoch %d\n" % (folder.path, trainer.epoch - 1))
+        else:
+            # ... and create it only once they succeeded, so a failure leaves nothing behind.
+            folder = RunFolder.open(results_dir, name, resume)
+            lock = folder.lock()
+            folder.write_config(dict(
+                facts, experiment=experiment, run=name, dataset=config['dataset'],
+                hyperparameters=_jsonable(config), data_source=getattr(dataset, 'source', None),
+                sweep=sweep, overrides=_jsonable(overrides)))
+
+        limit = config['stop_after'] or config['num_epochs']
+        progress = progress_bar()
+        identity = dict(experiment=experiment, run=name, dataset=config['dataset'],
+                        machine=facts['machine'], commit=facts['commit'], command=facts['command'])
+        try:
+            while trainer.epoch < limit:
+                record = trainer.run_epoch(progress)
+                trainer.save(folder.checkpoint_path)
+                folder.append_epoch(record)
+                folder.write_summary(dict(trainer.summary(), **identity))
+                epoch_report(record, trainer, stream)
+                if trainer.epoch % PLOT_EVERY == 0:
+                    _write_artifacts(folder.path, results_dir)
+        except KeyboardInterrupt:
+            stream.write("\ninterrupted after epoch %d; the checkpoint is in %s. Continue with "
+                         "--resume (make ... RESUME=1 RUN=%s)\n" % (trainer.epoch - 1, folder.path, name))
+            raise
+        _write_artifacts(folder.path, results_dir)
+        summary = trainer.summary()
+        stream.write("%s: best test error %.2f%% at epoch %d (released metric); test error at best "
+                     "validation %.2f%% (epoch %d); %d epochs in %.0f s\n"
+                     % (name, summary['best_test_error'], summary['best_test_epoch'],
+                        summary['test_error_at_best_valid'], summary['best_valid_epoch'],
+                        summary['epochs_run'], summary['wall_seconds']))
+        return trainer
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _build_trainer(name, config, dataset, architecture, stream):
+    """The Trainer, saying what is compiled, where the compiled code is cached, and how
+    long it took (the first use on a machine compiles Theano's C code for minutes)."""
+    import theano
+    stream.write("%s: %s\n%s: building the network and compiling its Theano functions "
+                 "(C code cached in %s; the first use on a machine compiles for several "
+                 "minutes, later runs reuse it)...\n"
+                 % (name, dataset, name, theano.config.compiledir))
+    stream.flush()
+    started = time.time()
+    trainer = Trainer(config, dataset, architecture)
+    stream.write("%s: compiled in %.0f s\n" % (name, time.time() - started))
+    stream.flush()
     return trainer
 
 

@@ -227,16 +227,18 @@ class TrainedNetwork(object):
 
 
 def resolve_run_dir(run, results='results'):
-    """A run folder given as a path, or as a name under ``<results>/runs``."""
+    """A run folder given as a path, or as a name under ``<results>/runs`` (the user's
+    runs) or, failing that, ``<results>/reference`` (the runs shipped as examples)."""
     if not run:
         raise TrainedNetworkError("no run folder given (make ... RUN=<run folder or name>)")
     if os.path.isdir(run):
         return run
-    candidate = os.path.join(results, 'runs', run)
-    if os.path.isdir(candidate):
-        return candidate
+    candidates = [os.path.join(results, sub, run) for sub in ('runs', 'reference')]
+    for candidate in candidates:
+        if os.path.isdir(candidate):
+            return candidate
     raise TrainedNetworkError("no run folder %s (nor %s); give a folder under %s/runs/ that "
-                              "a training run wrote" % (run, candidate, results))
+                              "a training run wrote" % (run, ' nor '.join(candidates), results))
 
 
 def _read_config(run_dir):

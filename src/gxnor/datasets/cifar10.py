@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+from .checksums import check_files
 from .errors import DataError
 from .paths import candidate_dirs, locate, resolve_data_dir
 from .splits import Dataset, Split, scale_2_over_255
@@ -92,15 +93,23 @@ def read_batch(path, hint=''):
             labels.astype(np.uint8))
 
 
-def load_cifar10(data_dir=None, n_train=45000, expected_counts=None):
+OFFICIAL_COUNTS = (50000, 10000)
+
+
+def load_cifar10(data_dir=None, n_train=45000, expected_counts=None, require_official=False):
     """CIFAR10 as in the released script.
 
     The five training batches in order 1..5 are concatenated; train = first
     ``n_train`` images (45000), valid = the rest (45000..50000), test =
     test_batch. Images (n, 3, 32, 32) uint8, scaled per batch to [-1, 1].
     ``expected_counts`` = (training, test) image counts to insist on, e.g.
-    (50000, 10000); None accepts any consistent counts.
+    (50000, 10000); None accepts any consistent counts. No checksum of the unpacked
+    batches is published (only of the archive, which the fetcher checks), so
+    ``require_official`` (what a training run asks) insists on the official counts,
+    and the sha256 of each batch file goes to ``source``.
     """
+    if require_official and expected_counts is None:
+        expected_counts = OFFICIAL_COUNTS
     folder, paths = find_cifar10(data_dir)
     hint = _fix(resolve_data_dir(data_dir))
     parts = [read_batch(paths[name], hint) for name in TRAIN_BATCHES]
@@ -116,11 +125,15 @@ def load_cifar10(data_dir=None, n_train=45000, expected_counts=None):
         raise DataError('CIFAR10 in %s: the five training batches hold %d images, the '
                         'split needs more than n_train=%d (official: 50000). Are the '
                         'files complete? %s' % (folder, len(tr_x), n_train, hint))
+    checks = check_files([paths[name] for name in sorted(paths)], hint=hint)
     source = {
         'name': 'cifar10',
         'folder': folder,
         'files': dict((name, paths[name]) for name in paths),
         'bytes': dict((name, os.path.getsize(paths[name])) for name in paths),
+        'sha256': dict((name, checks[paths[name]]['sha256']) for name in paths),
+        'checksum': dict((name, 'no published checksum of the unpacked batches')
+                         for name in paths),
         'split': {'train': 'data_batch_1..5 concatenated [0, %d)' % n_train,
                   'valid': 'data_batch_1..5 concatenated [%d, %d)'
                            % (n_train, len(tr_x)),

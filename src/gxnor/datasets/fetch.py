@@ -20,9 +20,8 @@ import sys
 import tarfile
 import tempfile
 
-from . import cifar10, mnist, svhn
+from . import checksums, cifar10, mnist, svhn
 from .errors import DataError
-from .idx import read_idx
 from .paths import resolve_data_dir
 
 try:
@@ -35,13 +34,14 @@ except ImportError:  # Python 2
 
 BASE_URL_ENV = 'GXNOR_FETCH_BASE_URL'
 
-# md5 of each file exactly as published. These are the only checksums hard-coded:
-# the MNIST .gz values are the widely used ones of yann.lecun.com's files, the
-# CIFAR10 one is printed on the Toronto download page, the SVHN ones are those of
-# the Stanford files. The unpacked CIFAR10 pickles are checked through the verified
-# archive plus a structural read (keys, dtypes, shapes, labels); MNIST files that
-# are already present but gzipped differently (the md5 of a .gz depends on how it
-# was compressed) are checked by their IDX header and the official counts.
+# md5 of each file exactly as downloaded: the MNIST .gz values are the widely used
+# ones of yann.lecun.com's files, the CIFAR10 one is printed on the Toronto download
+# page, the SVHN ones are those of the Stanford files. MNIST files that are already
+# present but gzipped differently (the md5 of a .gz depends on how it was compressed)
+# or unzipped are checked by the checksum of their decompressed content
+# (checksums.OFFICIAL), as is every file `--if-missing` finds. The unpacked CIFAR10
+# pickles are checked through the verified archive plus a structural read (keys,
+# dtypes, shapes, labels): no checksum of them is published.
 CHECKSUMS = {
     'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
     'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',
@@ -119,7 +119,7 @@ def _download(url, dest, md5, timeout):
 
 def _mnist_present(target, name, md5):
     """True if MNIST file ``name`` (or its unzipped twin) is already in target
-    and valid; DataError if it is there but broken."""
+    and valid; DataError if it is there but not the official file."""
     gz = os.path.join(target, name)
     plain = gz[:-len('.gz')]
     if os.path.isfile(gz) and md5 is not None and md5_of(gz) == md5:
@@ -130,14 +130,9 @@ def _mnist_present(target, name, md5):
         return False
     hint = ('Delete %s and run this command again, or replace it with the file from '
             '%s.' % (path, mnist.OFFICIAL_URL))
-    role = MNIST_ROLE[name]
-    count = mnist.OFFICIAL_FILE_COUNTS[role]
-    arr = read_idx(path, mnist.MAGIC[role], hint)
-    if len(arr) != count:
-        raise DataError('%s: holds %d entries, the official file has %d. %s'
-                        % (path, len(arr), count, hint))
-    _say('%s: present (md5 differs from the official .gz or unzipped), IDX header '
-         'and %d entries verified' % (path, count))
+    checksums.verify(path, hint=hint)
+    _say('%s: present (compressed differently or unzipped), sha256 of the content '
+         'verified' % path)
     return True
 
 
@@ -268,6 +263,22 @@ def _cifar_unpacked(target):
     return True
 
 
+def _verify_found(name, paths):
+    """The files a finder found, against their official checksums (DataError if one
+    differs). CIFAR10's unpacked batches have none published: they are read whole."""
+    if name == 'cifar10':
+        for path in sorted(paths.values()):
+            cifar10.read_batch(path, 'Delete %s and run this command again.' % path)
+        _say('cifar10: the batches are readable (no checksum of unpacked batches is '
+             'published; the archive is checked when fetched)')
+        return
+    for path in sorted(paths.values()):
+        hint = ('Delete it (or point DATA_DIR elsewhere) and run this command again to '
+                'download the official file.')
+        checksums.verify(path, hint=hint)
+        _say('%s: content matches the official checksum' % path)
+
+
 FINDERS = {'mnist': mnist.find_mnist, 'cifar10': cifar10.find_cifar10, 'svhn': svhn.find_svhn}
 
 
@@ -290,11 +301,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.if_missing:
         try:
-            FINDERS[args.name](args.data_dir)
-            _say('%s: files found (%s)' % (args.name, args.data_dir or 'default data folder'))
-            return 0
+            _, paths = FINDERS[args.name](args.data_dir)
         except DataError:
             pass
+        else:
+            try:
+                _verify_found(args.name, paths)
+            except DataError as e:
+                print('error: %s' % e, file=sys.stderr)
+                return 1
+            _say('%s: files found (%s) and verified' % (
+                args.name, args.data_dir or 'default data folder'))
+            return 0
     try:
         target = fetch(args.name, args.data_dir, args.base_url, args.timeout)
     except DataError as e:

@@ -3,6 +3,8 @@ from __future__ import absolute_import, division, print_function
 
 import os
 
+from .checksums import check_files
+from .checksums import require_official as _insist_on_official
 from .errors import DataError
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from .paths import candidate_dirs, locate, resolve_data_dir
@@ -59,18 +61,26 @@ def read_mnist_pair(images_path, labels_path, hint=''):
     return images, labels
 
 
-def load_mnist(data_dir=None, n_train=50000, expected_counts=None):
+def load_mnist(data_dir=None, n_train=50000, expected_counts=None, require_official=False):
     """MNIST as in the released script.
 
     train = first ``n_train`` images of the training file, valid = the rest of
     it (50000..60000), test = the test file. Images (n, 1, 28, 28) uint8, scaled
     per batch to [-1, 1]. ``expected_counts`` = (training file, test file) image
     counts to insist on, e.g. (60000, 10000); None accepts any consistent counts.
+    A file with the official number of entries must have the official content
+    (checksums.py); ``require_official`` (what a training run asks) insists that all
+    four are the official files. The sha256 of each file's content goes to ``source``.
     """
     folder, paths = find_mnist(data_dir)
     hint = _fix(resolve_data_dir(data_dir))
     tr_x, tr_y = read_mnist_pair(paths['train_images'], paths['train_labels'], hint)
     te_x, te_y = read_mnist_pair(paths['test_images'], paths['test_labels'], hint)
+    checks = check_files([paths[k] for k in ORDER], hint=hint, entries={
+        paths['train_images']: len(tr_x), paths['train_labels']: len(tr_y),
+        paths['test_images']: len(te_x), paths['test_labels']: len(te_y)})
+    if require_official:
+        _insist_on_official(checks, 'MNIST', hint)
     if expected_counts is not None and (len(tr_x), len(te_x)) != tuple(expected_counts):
         raise DataError('MNIST in %s: %d training and %d test images, expected %d and '
                         '%d. %s' % (folder, len(tr_x), len(te_x), expected_counts[0],
@@ -87,6 +97,8 @@ def load_mnist(data_dir=None, n_train=50000, expected_counts=None):
         'folder': folder,
         'files': dict((k, paths[k]) for k in ORDER),
         'bytes': dict((k, os.path.getsize(paths[k])) for k in ORDER),
+        'sha256': dict((k, checks[paths[k]]['sha256']) for k in ORDER),
+        'checksum': dict((k, checks[paths[k]]['status']) for k in ORDER),
         'split': {'train': 'training file [0, %d)' % n_train,
                   'valid': 'training file [%d, %d)' % (n_train, len(tr_x)),
                   'test': 'test file [0, %d)' % len(te_x)},
@@ -99,3 +111,4 @@ def load_mnist(data_dir=None, n_train=50000, expected_counts=None):
         Split(tr_x[n_train:], tr_y[n_train:], scale_unit_pm1, 'valid'),
         Split(te_x, te_y, scale_unit_pm1, 'test'),
         source)
+

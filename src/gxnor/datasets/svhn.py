@@ -17,6 +17,8 @@ import os
 import numpy as np
 import scipy.io
 
+from .checksums import check_files
+from .checksums import require_official as _insist_on_official
 from .errors import DataError
 from .paths import candidate_dirs, locate, resolve_data_dir
 from .splits import Dataset, Split, scale_2_over_255
@@ -114,12 +116,15 @@ def _fingerprint(index):
 
 
 def load_svhn(data_dir=None, seed=1234, valid_per_class=(400, 200),
-              expected_counts=None):
+              expected_counts=None, require_official=False):
     """SVHN, BinaryNet/Pylearn2-lineage split (see the module docstring).
 
     ``valid_per_class`` = (drawn from train, drawn from extra) per digit.
     ``expected_counts`` = (train, extra, test) file image counts to insist on,
     e.g. (73257, 531131, 26032); None accepts any consistent counts.
+    A file with the official number of images must have the official md5
+    (checksums.py); ``require_official`` insists that all three are the official
+    files. The sha256 of each file goes to ``source``.
     Memory: the training set is built once as uint8 NCHW (~1.8 GB for the full
     set); while it is built, the extra file's own array (~1.6 GB) is also held.
     """
@@ -130,6 +135,10 @@ def load_svhn(data_dir=None, seed=1234, valid_per_class=(400, 200),
     y_ex = read_labels(paths[EXTRA], hint)
     y_te = read_labels(paths[TEST], hint)
     counts = (len(y_tr), len(y_ex), len(y_te))
+    checks = check_files([paths[TRAIN], paths[EXTRA], paths[TEST]], hint=hint, entries={
+        paths[TRAIN]: len(y_tr), paths[EXTRA]: len(y_ex), paths[TEST]: len(y_te)})
+    if require_official:
+        _insist_on_official(checks, 'SVHN', hint)
     if expected_counts is not None and counts != tuple(expected_counts):
         raise DataError('SVHN in %s: train/extra/test hold %s images, expected %s. %s'
                         % (folder, counts, tuple(expected_counts), hint))
@@ -168,6 +177,8 @@ def load_svhn(data_dir=None, seed=1234, valid_per_class=(400, 200),
         'folder': folder,
         'files': dict(paths),
         'bytes': dict((name, os.path.getsize(paths[name])) for name in paths),
+        'sha256': dict((name, checks[paths[name]]['sha256']) for name in paths),
+        'checksum': dict((name, checks[paths[name]]['status']) for name in paths),
         'split': {
             'method': 'BinaryNet/Pylearn2-lineage reconstruction (no SVHN script was '
                       'released): valid = %d per digit from %s + %d per digit from '
