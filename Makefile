@@ -164,7 +164,7 @@ define _newline
 
 endef
 # stdout of $$(shell) loses its line breaks: mark them, then print with $$(info).
-_CHECK_PORT_OUT := $(shell { $(MAKE) -s --no-print-directory env >&2 && \
+_CHECK_PORT_OUT := $(shell { $(if $(wildcard $(STAMP)),,$(MAKE) -s --no-print-directory env >&2 &&) \
   PYTHONPATH="$(PYTHONPATH)" THEANO_FLAGS="$(THEANO_FLAGS)" PYTHONDONTWRITEBYTECODE=1 \
   $(CHECK_PORT_CMD); echo "@@status=$$?"; } | sed 's/$$/@@nl@@/')
 _CHECK_PORT_STATUS := $(patsubst @@status=%@@nl@@,%,$(filter @@status=%,$(_CHECK_PORT_OUT)))
