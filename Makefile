@@ -36,8 +36,8 @@ help:
 	@echo "make mnist-quick    the same run stopped after 30 epochs (schedule unchanged)"
 	@echo "make cifar10 / svhn (and -quick) the other data sets"
 	@echo "make tables         results/README.md from the run folders"
-	@echo "make golden         golden vectors for ports (results/golden/v1)"
-	@echo "make check-port PORT=<folder>   a port's outputs against the goldens"
+	@echo "make golden         golden vectors for ports (results/golden/v2)"
+	@echo "make check-port PORT=<folder>   a port's outputs against the goldens (exit 0/1/2)"
 	@echo "make bench          training / evaluation speed on synthetic input"
 	@echo "make replay-released [STOP_AFTER=3]  the released MNIST script, number for number"
 	@echo "make check-reproduction  the default run's first 3 epochs against the reference"
@@ -134,7 +134,10 @@ resting gxnor-infer: env
 	  --data-dir "$(DATA_DIR)" $(if $(SPLIT),--split $(SPLIT))
 
 # --- golden vectors and the conformance check for ports (docs/porting.md) --------------
-GOLDEN        ?= results/golden/v1
+# `make golden` writes GOLDEN_OUT (the current version); check-port reads GOLDEN, the
+# newest results/golden/v<k> present. v1 stays as it was (GOLDEN=results/golden/v1).
+GOLDEN_OUT    ?= results/golden/v2
+GOLDEN        ?= $(or $(lastword $(sort $(wildcard results/golden/v[0-9]))),$(GOLDEN_OUT))
 CURVES_EPOCHS ?= 5
 CURVES_SEEDS  ?= 1,2,3
 # MNIST for the reference curves: MNIST_DIR, else DATA_DIR when it holds MNIST.
@@ -142,13 +145,48 @@ GOLDEN_MNIST  ?= $(or $(MNIST_DIR),$(if $(wildcard $(DATA_DIR)/train-images-idx3
                    $(DATA_DIR)/mnist/train-images-idx3-ubyte*),$(DATA_DIR)))
 .PHONY: golden check-port
 golden: env
-	$(PY) -m gxnor.golden --out "$(GOLDEN)" $(if $(GOLDEN_MNIST),--curves-data-dir \
+	$(PY) -m gxnor.golden --out "$(GOLDEN_OUT)" $(if $(GOLDEN_MNIST),--curves-data-dir \
 	  "$(GOLDEN_MNIST)" --curves-epochs $(CURVES_EPOCHS) --curves-seeds $(CURVES_SEEDS))
 
+# `make check-port` exits like `python -m gxnor.conformance`: 0 nothing failed (PASS or
+# PARTIAL), 1 a check failed, 2 unusable folders or usage. A failing recipe can only make
+# make exit 2, so when check-port is the only goal the check runs while this file is
+# read, and a status of 1 is handed back through make's question mode (-q), whose "target
+# not up to date" is make's one way to exit 1. (tests/test_conformance_report.py runs it.)
+CHECK_PORT_CMD = $(PY) -m gxnor.conformance "$(PORT)" --golden "$(GOLDEN)" \
+                 $(if $(filter 1 yes true,$(REQUIRE_COMPLETE)),--require-complete)
+ifeq ($(strip $(MAKECMDGOALS)),check-port)
+ifeq ($(strip $(PORT)),)
+$(error usage: make check-port PORT=<folder> [GOLDEN=$(GOLDEN)] [REQUIRE_COMPLETE=1])
+endif
+define _newline
+
+
+endef
+# stdout of $$(shell) loses its line breaks: mark them, then print with $$(info).
+_CHECK_PORT_OUT := $(shell { $(if $(wildcard $(STAMP)),,$(MAKE) -s --no-print-directory env >&2 &&) \
+  PYTHONPATH="$(PYTHONPATH)" THEANO_FLAGS="$(THEANO_FLAGS)" PYTHONDONTWRITEBYTECODE=1 \
+  $(CHECK_PORT_CMD); echo "@@status=$$?"; } | sed 's/$$/@@nl@@/')
+_CHECK_PORT_STATUS := $(patsubst @@status=%@@nl@@,%,$(filter @@status=%,$(_CHECK_PORT_OUT)))
+_CHECK_PORT_TEXT := $(subst @@nl@@ @@status=$(_CHECK_PORT_STATUS)@@nl@@,,$(_CHECK_PORT_OUT))
+$(if $(filter-out @@status=%,$(_CHECK_PORT_TEXT)),$(info $(subst @@nl@@ ,$(_newline),$(_CHECK_PORT_TEXT))))
+ifeq ($(_CHECK_PORT_STATUS),0)
+check-port:
+	@:
+else ifeq ($(_CHECK_PORT_STATUS),1)
+MAKEFLAGS += -q
+check-port:
+	@:
+else
+$(error check-port: the port or golden folder cannot be used (status $(or $(_CHECK_PORT_STATUS),unknown)))
+endif
+else
+# With other goals in the same call, a failure is make's usual status 2.
 check-port: env
 	@if [ -z "$(PORT)" ]; then \
 	  echo "usage: make check-port PORT=<folder> [GOLDEN=$(GOLDEN)]" >&2; exit 2; fi
-	$(PY) -m gxnor.conformance "$(PORT)" --golden "$(GOLDEN)"
+	$(CHECK_PORT_CMD)
+endif
 
 tables: env
 	$(GXNOR) tables --results "$(RESULTS)"

@@ -7,12 +7,16 @@ compares every one with the golden array by the schema's rule: exact for discret
 atol + rtol |golden|`` otherwise. A per-epoch log ``epochs*.jsonl`` (fields ``epoch``,
 ``test_error``) is checked against the envelope of our seeds' learning curves.
 
-It prints one line per check (PASS / FAIL / WARN for advisory checks / "not provided"),
-with the largest deviation and where (array, index, golden value, port value), and for a
-failure a hint naming the likely porting mistake when the deviations fit a known one: the
-mistake is re-enacted on the golden inputs by a small NumPy model and compared with what
-the port wrote. Exit status: 0 when nothing failed, 1 on a failure, 2 when the folders
-cannot be used.
+It prints one line per check: PASS (every array provided and matching), PARTIAL n/m (n of
+the m arrays provided, all matching), FAIL, WARN (an advisory check), "not provided". A
+failing line leads with the first divergence in the documented order (training steps:
+forward, loss, gradients, new state, deterministic pass; other checks: the worst array),
+with where (array, index, golden value, port value), then a hint naming the likely porting
+mistake when the deviations fit a known one: the mistake is re-enacted on the golden
+inputs by a small NumPy model and compared with what the port wrote. The last line is
+RESULT: PASS, PARTIAL or FAIL. Exit status: 0 when nothing failed, 1 on a failure (and,
+with --require-complete, on PARTIAL), 2 when the folders cannot be used. ``make
+check-port`` returns the same statuses (see the Makefile).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -25,12 +29,23 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .golden import CURVES_FILE, load_schema, read_npz
+from .golden import CURVES_FILE, load_schema, read_golden, read_npz
 
 __all__ = ['Comparison', 'CheckResult', 'compare_arrays', 'check_port', 'check_curves',
-           'format_report', 'main']
+           'step_groups', 'step_order', 'format_report', 'overall', 'run', 'main']
 
-DEFAULT_GOLDEN = os.path.join('results', 'golden', 'v1')
+
+def _newest_golden(root=os.path.join('results', 'golden')):
+    """results/golden/v<highest> that exists (v1 if none does)."""
+    versions = []
+    for path in glob.glob(os.path.join(root, 'v*')):
+        tail = os.path.basename(path)[1:]
+        if tail.isdigit() and os.path.isdir(path):
+            versions.append(int(tail))
+    return os.path.join(root, 'v%d' % max(versions or [1]))
+
+
+DEFAULT_GOLDEN = _newest_golden()
 MODEL_SLACK = 10.0     # a mistake model "explains" a port within 10x the golden tolerance
 
 
@@ -118,7 +133,12 @@ def compare_arrays(name, golden, port, rule):
 # ============================================================ one check's result
 
 class CheckResult(object):
-    """One line of the report: a check (primitive) and how the port did on it."""
+    """One line of the report: a check (primitive) and how the port did on it.
+
+    ``order`` (optional) lists the check's arrays in the documented debugging order (the
+    training steps: forward, loss, gradients, new state, deterministic pass); a failing
+    check then leads with its FIRST divergence in that order, otherwise with its worst.
+    """
 
     def __init__(self, check, advisory=False):
         self.check = check
@@ -127,17 +147,27 @@ class CheckResult(object):
         self.missing = []
         self.hints = []
         self.note = None
+        self.order = None
 
     @property
     def failures(self):
         return [c for c in self.comparisons if not c.ok]
 
     @property
+    def complete(self):
+        """Every array of the check was provided."""
+        return not self.missing
+
+    @property
     def status(self):
+        """PASS, PARTIAL n/m, FAIL, WARN (advisory), 'not provided' or SKIP."""
         if not self.comparisons:
             return 'not provided' if self.note is None else 'SKIP'
         if self.failures:
             return 'WARN' if self.advisory else 'FAIL'
+        if self.missing:
+            return 'PARTIAL %d/%d' % (len(self.comparisons),
+                                      len(self.comparisons) + len(self.missing))
         return 'PASS'
 
     @property
@@ -146,6 +176,20 @@ class CheckResult(object):
 
     def worst(self):
         return max(self.failures, key=lambda c: (c.problem is not None, c.ratio, c.deviation))
+
+    def first(self):
+        """The first failing array in ``order`` (None without an order or outside it)."""
+        if not self.order:
+            return None
+        failing = dict((c.name, c) for c in self.failures)
+        for name in self.order:
+            if name in failing:
+                return failing[name]
+        return None
+
+    def lead(self):
+        """The failure the report line leads with: the first divergence, else the worst."""
+        return self.first() or self.worst()
 
     def summary(self):
         if not self.comparisons:
@@ -160,7 +204,15 @@ class CheckResult(object):
         if not failures:
             ratios = [c.ratio for c in self.comparisons if c.ratio]
             worst = ('; worst %.2g of tolerance' % max(ratios)) if ratios else '; identical'
-            return provided + ' match' + worst
+            text = provided + ' match' + worst
+            if self.missing:
+                text += '; %d not provided (e.g. %s)' % (
+                    len(self.missing), ', '.join(self.missing[:2]))
+            return text
+        first = self.first()
+        if first is not None:
+            return '%s, %d differ; first divergence %s' % (provided, len(failures),
+                                                          first.where())
         return '%s, %d differ; worst %s' % (provided, len(failures), self.worst().where())
 
 
@@ -503,8 +555,10 @@ TRAIN_STEP_HINTS = {
                  'the filters (flip_filters=True); with PyTorch, TF or JAX convolutions pass '
                  'W[:, :, ::-1, ::-1]',
     'pool_ties': 'the forward pass matches but gradients differ, and this batch has tied '
-                 'maxima in 2x2 pool windows: Theano\'s max-pool gradient goes to EVERY '
-                 'element equal to the window maximum (most frameworks pick one)',
+                 'maxima in 2x2 pool windows: check which rule the case uses (pool_grad: '
+                 '\'all\' sends a window\'s gradient to EVERY element equal to its maximum, '
+                 'as Theano\'s CPU op; \'one\' only to the first maximum in row-major order, '
+                 'as cuDNN / PyTorch)',
     'adam_lr0': 'Adam\'s step counter (and moments) must advance at LR = 0: the released '
                 'epoch 0 runs the full update with LR = 0',
     'snap_lr0': 'at LR = 0 the update still snaps W onto the grid (DST with dW = 0: '
@@ -513,25 +567,65 @@ TRAIN_STEP_HINTS = {
                 'inv_std is averaged, not the variance)',
     'dst': 'gradients match but the new W differ: check dst.npz and adam.npz '
            '(dW = adam_new_W - W in float32, gate = u < p with the given u)',
+    'frozen_bias': 'the biases %s did not move: the port left them at their values before '
+                   'the step. Every b is trainable and updated by the second Adam (with the '
+                   'batch-norm beta and gamma), at every step',
+    'bias_update': 'the gradients of %s match but the new values do not: check the Adam '
+                   'step of the biases (the second Adam instance, its own counter)',
 }
+
+
+def step_groups(entry):
+    """The training steps of a train_step file: a list of (check, prefix, start) with
+    prefix the arrays' common start ('step1/' in v1, 'pool_one/step1/' in v2) and start
+    the prefix of the state the step begins from ('init/' or the previous step's state)."""
+    groups = OrderedDict()
+    for name, array in entry['arrays'].items():
+        if array['role'] != 'output':
+            continue
+        parts = name.split('/')
+        index = [i for i, part in enumerate(parts) if part.startswith('step') and
+                 part[4:].isdigit()]
+        if not index:
+            continue
+        head = '/'.join(parts[:index[0]])
+        step = int(parts[index[0]][4:])
+        prefix = (head + '/' if head else '') + 'step%d/' % step
+        if prefix not in groups:
+            start = 'init/' if step == 1 else \
+                (head + '/' if head else '') + 'step%d/state/' % (step - 1)
+            groups[prefix] = (array['check'], prefix, start)
+    return list(groups.values())
+
+
+def step_order(step_case, prefix):
+    """Arrays of one training step in the documented debugging order: the forward pass
+    layer by layer, loss and predictions, gradients from the last layer back, the new
+    state (Adam counters; per parameter in forward order its moments m, v, then the
+    parameter; the batch-norm running statistics), the deterministic pass."""
+    names = [prefix + 'layer/' + name for name in step_case['layers']]
+    names += [prefix + 'loss', prefix + 'predictions']
+    names += [prefix + 'grad/' + name for name in reversed(step_case['trainable'])]
+    state = step_case['state']
+    names += [prefix + 'state/' + name for name in state if name.endswith('.t')]
+    for param in step_case['trainable']:
+        names += [prefix + 'state/' + param + suffix for suffix in ('.adam_m', '.adam_v', '')]
+    names += [prefix + 'state/' + name for name in state
+              if prefix + 'state/' + name not in names]
+    names += [prefix + 'eval/output', prefix + 'eval/predictions']
+    return names
 
 
 def _hints_train_step(ctx):
     hints = []
-    for step in (1, 2):
-        check = 'train_step.step%d' % step
+    for check, prefix, before in step_groups(ctx.entry):
         failures = ctx.failed_in(check)
-        if not failures:
+        failed = set(c.name for c in failures if c.name.startswith(prefix))
+        if not failed:
             continue
-        prefix = 'step%d/' % step
-        before = 'init/' if step == 1 else 'step1/state/'
-        failed = set(c.name for c in failures)
         new_W = [n for n in failed if n.startswith(prefix + 'state/') and n.endswith('.W')]
         grads = [n for n in failed if n.startswith(prefix + 'grad/')]
-        first = _first_divergence(ctx, prefix, failed)
-        if first:
-            hints.append((check, 'first divergence in forward/backward order: %s; fix that '
-                                 'first' % first))
+        first_step = before == 'init/'
         conv = prefix + 'layer/conv1'
         if conv in failed and before + 'conv1.W' in ctx.golden:
             model = {conv: correlate_valid(ctx.golden['x'], ctx.golden[before + 'conv1.W'])
@@ -542,26 +636,37 @@ def _hints_train_step(ctx):
                              for n in failed)
         if forward_ok and grads and _has_pool_ties(ctx, prefix):
             hints.append((check, TRAIN_STEP_HINTS['pool_ties']))
-        if step == 1 and any(n.endswith('.t') for n in failed):
+        if first_step and any(n.endswith('.t') for n in failed):
             hints.append((check, TRAIN_STEP_HINTS['adam_lr0']))
-        if step == 1 and new_W:
+        if first_step and new_W:
             hints.append((check, TRAIN_STEP_HINTS['snap_lr0']))
         if any('/state/' in n and (n.endswith('.inv_std') or n.endswith('.mean'))
                for n in failed):
             hints.append((check, TRAIN_STEP_HINTS['bn_stats']))
-        if step == 2 and new_W and not grads:
+        if not first_step and new_W and not grads:
             hints.append((check, TRAIN_STEP_HINTS['dst']))
+        biases = sorted(n for n in failed if n.startswith(prefix + 'state/') and
+                        n.endswith('.b'))
+        frozen = [n for n in biases if _unchanged(ctx, n, before + n[len(prefix + 'state/'):])]
+        if frozen:
+            hints.append((check, TRAIN_STEP_HINTS['frozen_bias'] % ', '.join(
+                n[len(prefix + 'state/'):] for n in frozen)))
+        moved = [n for n in biases if n not in frozen and
+                 prefix + 'grad/' + n[len(prefix + 'state/'):] not in failed]
+        if moved:
+            hints.append((check, TRAIN_STEP_HINTS['bias_update'] % ', '.join(
+                n[len(prefix + 'state/'):] for n in moved)))
     return hints
 
 
-def _first_divergence(ctx, prefix, failed):
-    order = [prefix + 'layer/' + name for name in ctx.cases['step']['layers']]
-    order += [prefix + 'loss', prefix + 'predictions']
-    order += [prefix + 'grad/' + name for name in reversed(ctx.cases['step']['trainable'])]
-    for name in order:
-        if name in failed:
-            return name
-    return None
+def _unchanged(ctx, name, before):
+    """The port's array ``name`` equals the golden start value ``before`` (which the golden
+    result does not)."""
+    if name not in ctx.port or before not in ctx.golden:
+        return False
+    start, port, problem = _aligned(ctx.golden[before], ctx.port[name])
+    return problem is None and np.array_equal(start, port) and \
+        not np.array_equal(start, np.asarray(ctx.golden[name], np.float64).reshape(start.shape))
 
 
 def _has_pool_ties(ctx, prefix):
@@ -591,6 +696,7 @@ class _Context(object):
     def __init__(self, golden, port, entry, results):
         self.golden = golden
         self.port = port
+        self.entry = entry
         self.cases = entry['cases']
         self.rules = OrderedDict((name, a['compare']) for name, a in entry['arrays'].items()
                                  if a['role'] == 'output')
@@ -616,7 +722,7 @@ def check_port(port_dir, golden_dir=DEFAULT_GOLDEN):
         entry = schema['files'][filename]
         path = os.path.join(port_dir, filename)
         port = _read_port(path, notes)
-        golden = read_npz(os.path.join(golden_dir, filename)) if port else None
+        golden = read_golden(golden_dir, filename, entry) if port else None
         for name, array in entry['arrays'].items():
             if array['role'] != 'output':
                 continue
@@ -626,6 +732,10 @@ def check_port(port_dir, golden_dir=DEFAULT_GOLDEN):
                     compare_arrays(name, golden[name], port[name], array['compare']))
             else:
                 result.missing.append(name)
+        if 'step' in entry['cases']:
+            for check, prefix, _ in step_groups(entry):
+                results[check].order = (results[check].order or []) + \
+                    step_order(entry['cases']['step'], prefix)
         if port:
             unknown = [n for n in port if n not in entry['arrays']]
             if unknown:
@@ -634,7 +744,7 @@ def check_port(port_dir, golden_dir=DEFAULT_GOLDEN):
             if any(results[a['check']].failures for a in entry['arrays'].values()
                    if a['role'] == 'output'):
                 context = _Context(golden, port, entry, results)
-                for check, hint in HINTS[filename](context):
+                for check, hint in HINTS.get(filename, lambda ctx: [])(context):
                     results[check].hints.append(hint)
     results['curves'] = check_curves(port_dir, golden_dir, schema)
     return results, notes
@@ -715,58 +825,91 @@ def _read_log(path):
 
 # ============================================================ report
 
+STATUS_WIDTH, CHECK_WIDTH = 14, 27
+
+
+def _line(status, check, text):
+    return '%-*s %-*s %s' % (STATUS_WIDTH, status, CHECK_WIDTH, check, text)
+
+
 def format_report(results, notes, port_dir, golden_dir):
     lines = ['conformance of %s against %s' % (port_dir, golden_dir)]
     for name, result in results.items():
         status = result.status
-        lines.append('%-12s %-26s %s' % (status, name, result.summary()))
+        lines.append(_line(status, name, result.summary()))
         if status in ('FAIL', 'WARN'):
-            others = [c for c in result.failures if c is not result.worst()]
-            for comparison in sorted(others, key=lambda c: -c.ratio)[:3]:
-                lines.append('%-12s %-26s   also %s' % ('', '', comparison.where()))
+            lead = result.lead()
+            others = [c for c in result.failures if c is not lead]
+            if result.first() is not None:      # the next divergences, in order
+                position = dict((n, i) for i, n in enumerate(result.order))
+                others.sort(key=lambda c: position.get(c.name, len(position)))
+            else:
+                others.sort(key=lambda c: -c.ratio)
+            for comparison in others[:3]:
+                lines.append(_line('', '', '  also %s' % comparison.where()))
             if len(others) > 3:
-                lines.append('%-12s %-26s   ... and %d more arrays'
-                             % ('', '', len(others) - 3))
+                lines.append(_line('', '', '  ... and %d more arrays' % (len(others) - 3)))
             for hint in result.hints:
-                lines.append('%-12s %-26s   hint: %s' % ('', '', hint))
+                lines.append(_line('', '', '  hint: %s' % hint))
             if status == 'FAIL' and not result.hints:
-                lines.append('%-12s %-26s   hint: no known mistake fits; see docs/porting.md'
-                             % ('', ''))
+                lines.append(_line('', '', '  hint: no known mistake fits; see docs/porting.md'))
     for note in notes:
         lines.append('note: ' + note)
-    failed = [name for name, r in results.items() if r.failed]
-    compared = sum(len(r.comparisons) for r in results.values())
-    if failed:
-        lines.append('RESULT: FAIL (%s)' % ', '.join(failed))
-    else:
-        lines.append('RESULT: PASS (%d arrays compared; missing ones are not failures)'
-                     % compared)
+    lines.append('RESULT: ' + overall(results)[1])
     return '\n'.join(lines)
 
 
-def run(port_dir, golden_dir=DEFAULT_GOLDEN, stream=None):
-    """Check, print the report, and return the exit status."""
+def overall(results):
+    """(word, text): FAIL when a check failed, PASS when every check was provided in full
+    and matched (advisory warnings allowed), PARTIAL otherwise."""
+    failed = [name for name, r in results.items() if r.failed]
+    if failed:
+        return 'FAIL', 'FAIL (%s)' % ', '.join(failed)
+    compared = sum(len(r.comparisons) for r in results.values())
+    incomplete = [name for name, r in results.items()
+                  if not r.comparisons or (r.missing and not r.failures)]
+    if incomplete:
+        return 'PARTIAL', ('PARTIAL (%d arrays compared, no failure; incomplete or not '
+                           'provided: %s)' % (compared, ', '.join(incomplete)))
+    return 'PASS', 'PASS (%d arrays compared: every check provided in full)' % compared
+
+
+EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE = 0, 1, 2
+
+
+def run(port_dir, golden_dir=DEFAULT_GOLDEN, stream=None, require_complete=False):
+    """Check, print the report, and return the exit status: 0 when nothing failed
+    (PASS or PARTIAL), 1 when a check failed (or, with ``require_complete``, when the
+    result is not a complete PASS); IOError when the folders cannot be used."""
     stream = stream or sys.stdout
     results, notes = check_port(port_dir, golden_dir)
     if not any(r.comparisons or r.note for r in results.values()):
         raise IOError('%s holds none of the golden files (%s) nor an epochs*.jsonl log'
                       % (port_dir, ', '.join(load_schema(golden_dir)['files'])))
     stream.write(format_report(results, notes, port_dir, golden_dir) + '\n')
-    return 1 if any(r.failed for r in results.values()) else 0
+    word = overall(results)[0]
+    if word == 'FAIL' or (require_complete and word != 'PASS'):
+        return EXIT_FAIL
+    return EXIT_PASS
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m gxnor.conformance',
-                                     description='Compare a port\'s outputs with the goldens.')
+    parser = argparse.ArgumentParser(
+        prog='python -m gxnor.conformance',
+        description='Compare a port\'s outputs with the goldens. Exit status: 0 nothing '
+                    'failed (RESULT: PASS or PARTIAL), 1 a check failed, 2 the folders '
+                    'cannot be used (or bad arguments).')
     parser.add_argument('port', help='folder with the port\'s .npz files and/or epochs*.jsonl')
     parser.add_argument('--golden', default=DEFAULT_GOLDEN,
                         help='golden folder (default %s)' % DEFAULT_GOLDEN)
+    parser.add_argument('--require-complete', action='store_true',
+                        help='exit 1 unless every check was provided in full and passed')
     args = parser.parse_args(argv)
     try:
-        return run(args.port, args.golden)
+        return run(args.port, args.golden, require_complete=args.require_complete)
     except (IOError, OSError) as error:
         sys.stderr.write('error: %s\n' % error)
-        return 2
+        return EXIT_UNUSABLE
 
 
 if __name__ == '__main__':
