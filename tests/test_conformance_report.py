@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from gxnor import conformance, golden
+from text_sink import TextSink
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,20 +26,6 @@ STEP = OrderedDict([
     ('state', ['conv1.W', 'conv1.b', 'bn1.beta', 'bn1.mean', 'conv1.W.adam_m',
                'conv1.W.adam_v', 'adam_discrete.t', 'conv1.b.adam_m', 'conv1.b.adam_v',
                'bn1.beta.adam_m', 'bn1.beta.adam_v', 'adam_others.t'])])
-
-
-class _Sink(object):
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return ''.join(self.parts)
 
 
 def _synthetic_golden(folder):
@@ -98,7 +85,7 @@ def _port(tmpdir, gf, change=None, drop=()):
 
 
 def _run(port, folder, **options):
-    sink = _Sink()
+    sink = TextSink()
     status = conformance.run(port, folder, stream=sink, **options)
     return status, sink.getvalue()
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from gxnor import conformance, golden
+from text_sink import TextSink
 import reference as ref
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,22 +30,6 @@ def golden_dir(tmpdir_factory):
     folder = str(tmpdir_factory.mktemp('golden').join('v2'))
     assert golden.main(['--out', folder]) == 0
     return folder
-
-
-class _Sink(object):
-    """Collects what is written (str or unicode, Python 2 and 3)."""
-
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return ''.join(self.parts)
 
 
 def _load(folder, filename):
@@ -82,12 +67,12 @@ def _check(port, golden_dir):
 
 def test_regeneration_is_byte_identical(golden_dir, tmpdir):
     again = str(tmpdir.join('again'))
-    golden.generate(again, stream=_Sink())
+    golden.generate(again, stream=TextSink())
     names = sorted(os.listdir(golden_dir))
     assert names == sorted(os.listdir(again))
     assert set(golden.PRIMITIVE_FILES) | {'schema.json', 'SCHEMA.md'} == set(names)
     with pytest.raises(ValueError) as error:             # a version is never rewritten
-        golden.generate(COMMITTED[0], only=['snap'], stream=_Sink())
+        golden.generate(COMMITTED[0], only=['snap'], stream=TextSink())
     assert 'holds goldens v1' in str(error.value)
     for name in names:
         with open(os.path.join(golden_dir, name), 'rb') as a, \
@@ -188,7 +173,7 @@ def test_goldens_agree_with_the_independent_references(golden_dir):
 
 def test_a_copy_of_the_goldens_passes(golden_dir, tmpdir):
     port = _port_from(golden_dir, tmpdir)
-    assert conformance.run(port, golden_dir, stream=_Sink()) == 0
+    assert conformance.run(port, golden_dir, stream=TextSink()) == 0
     status, results, report = _check(port, golden_dir)
     assert status == 0, report
     assert all(results[name].status == 'PASS' for name in results if name != 'curves')
@@ -458,7 +443,7 @@ def test_curves_come_from_the_training_loop_with_stop_after():
     records = golden.generate_curves(None, 2, [3, 4], dataset=_dataset(), architecture=TINY,
                                      overrides=dict(batch_size=100, num_epochs=6, lr_start=0.01,
                                                     lr_fin=0.001),
-                                     stream=_Sink())
+                                     stream=TextSink())
     assert list(records) == [3, 4]
     for seed, runs in records.items():
         assert [r['epoch'] for r in runs] == [0, 1]
@@ -477,7 +462,7 @@ def test_current_code_conforms_to_the_committed_goldens(tmpdir, committed):
     if not os.path.exists(os.path.join(committed, golden.SCHEMA_FILE)):
         pytest.skip('no committed goldens in %s (make golden)' % committed)
     port = str(tmpdir.join('replay'))
-    golden.replay(committed, port, stream=_Sink())
+    golden.replay(committed, port, stream=TextSink())
     status, results, report = _check(port, committed)
     assert status == 0, report
     assert not [name for name, r in results.items() if r.status == 'WARN'], report

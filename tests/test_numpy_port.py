@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gxnor import conformance, golden
+from text_sink import TextSink
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'examples', 'numpy_port'))
@@ -24,20 +25,6 @@ V1, V2 = [os.path.join(ROOT, 'results', 'golden', v) for v in ('v1', 'v2')]
 BIASES = ('conv1.b', 'conv2.b', 'dense3.b', 'dense4.b')
 
 
-class _Sink(object):
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return ''.join(self.parts)
-
-
 def _need(folder):
     if not os.path.exists(os.path.join(folder, golden.SCHEMA_FILE)):
         pytest.skip('no committed goldens in %s (make golden)' % folder)
@@ -45,7 +32,7 @@ def _need(folder):
 
 
 def _port(folder, out, **options):
-    numpy_port.run(folder, out, stream=_Sink(), **options)
+    numpy_port.run(folder, out, stream=TextSink(), **options)
     return out
 
 
@@ -66,7 +53,7 @@ def v2_port(tmpdir_factory):
 def test_the_example_port_passes_every_check(tmpdir, version, request):
     folder = _need({'v1': V1, 'v2': V2}[version])
     out = request.getfixturevalue('v2_port') if version == 'v2' else _port(folder, str(tmpdir))
-    sink = _Sink()
+    sink = TextSink()
     assert conformance.run(out, folder, stream=sink) == 0, sink.getvalue()
     status, results, report = _check(out, folder)
     checks = [name for name in results if name != 'curves']

@@ -2,18 +2,13 @@
 training itself runs in those targets and in CI, not here: 3 real MNIST epochs)."""
 from __future__ import absolute_import, division, print_function
 
-import io
 import json
 
 import numpy as np
 import theano
 
 from gxnor import replay
-
-
-class _Text(io.StringIO):
-    def write(self, text):
-        return super(_Text, self).write(u'%s' % text)
+from text_sink import TextSink
 
 
 def _record(epoch, lr, loss, released):
@@ -24,7 +19,7 @@ def test_figures_print_as_the_released_script_prints_them():
     assert replay.released_str(float(np.float32(0.8982)) / 1 * 100) == '89.8199975491'
     assert replay.released_str(0.0) == '0'
     assert replay.released_str(0.1 * (1e-6 ** (1 / 4000.0))) == '0.0996552080135'
-    out = _Text()
+    out = TextSink()
     printer = replay.EpochPrinter(4000, out)
     printer.batch(1, np.float32(1.9844077825546265))
     printer.epoch(_record(0, 0.0, 1.89744277, dict(valid_loss=41.3107299805, valid_error=

@@ -19,6 +19,7 @@ from gxnor.models import Conv, Dense
 from gxnor.resting import (conv_product_counts, dense_product_counts, format_markdown,
                            measure_resting, write_report)
 from gxnor.trained import TrainedNetworkError, load_network, network_stages
+from text_sink import TextSink
 
 # conv + pool, conv with zero padding, two dense layers; 8x8 single-channel images
 TINY = [Conv(6, 3, 'valid', True), Conv(8, 3, 1, False), Dense(16, 1.0), Dense(10, 1.0)]
@@ -38,14 +39,6 @@ def tiny_dataset():
                    source={'synthetic': True})
 
 
-class _Sink(object):
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
-
-
 _TRAINED = {}
 
 
@@ -56,7 +49,7 @@ def trained_run_dir():
         results = tempfile.mkdtemp(prefix='gxnor-tiny-run-')
         atexit.register(shutil.rmtree, results, True)
         cli.run_experiment('mnist', SETTINGS, run='tiny', results_dir=results,
-                           architecture=TINY, dataset=tiny_dataset(), stream=_Sink())
+                           architecture=TINY, dataset=tiny_dataset(), stream=TextSink())
         _TRAINED['dir'] = os.path.join(results, 'runs', 'tiny')
     return _TRAINED['dir']
 

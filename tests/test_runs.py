@@ -14,6 +14,7 @@ from gxnor.datasets import Dataset, Split
 from gxnor.datasets.splits import scale_unit_pm1
 from gxnor.models import Conv, Dense
 from gxnor.runs import RunFolderError
+from text_sink import TextSink
 
 TINY = [Conv(4, 3, 'valid', True), Dense(16, 1.0), Dense(10, 1.0)]
 SETTINGS = dict(batch_size=100, num_epochs=6, lr_start=0.01, lr_fin=0.001, seed=7)
@@ -32,16 +33,8 @@ def _dataset():
 def _run(results, **kwargs):
     settings = dict(SETTINGS, **kwargs.pop('settings', {}))
     return cli.run_experiment('mnist', settings, results_dir=str(results), architecture=TINY,
-                              dataset=_dataset(), stream=_Sink(),
+                              dataset=_dataset(), stream=TextSink(),
                               **kwargs)
-
-
-class _Sink(object):
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
 
 
 def _weights(trainer):

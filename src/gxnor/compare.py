@@ -4,9 +4,10 @@
 
 RUN is a run folder or a run name under ``--results``/runs. Writes ``<out>.md`` (a table:
 the settings that differ between the runs, best test error and its epoch, test error at
-the best validation epoch, test error at chosen epochs, activation sparsity at the last
-and at the best test epoch) and ``<out>.png`` (test error against the epoch, one curve per
-run). Epochs are 0-based as in ``epochs.jsonl`` (epoch 0 is the LR = 0 epoch).
+the best validation epoch, test error after 15 and 30 epochs, activation sparsity at the
+last and at the best test epoch) and ``<out>.png`` (test error against the epoch, one curve
+per run). Epochs are 0-based as in ``epochs.jsonl`` (epoch 0 is the LR = 0 epoch); "after
+k epochs" is the record of epoch k - 1, the released script's "Epoch k".
 """
 from __future__ import absolute_import, division, print_function
 
@@ -59,7 +60,7 @@ def table_lines(runs, epochs_shown=EPOCHS_SHOWN):
     keys = _differing(runs) or ['seed']
     header = (['run', ', '.join(keys), 'epochs', 'best test error % (epoch)',
                'test error % at best valid (epoch)']
-              + ['test error % at epoch %d' % e for e in epochs_shown]
+              + ['test error %% after %d epochs' % e for e in epochs_shown]
               + ['zero activations % (last epoch)', 'zero activations % (best test epoch)'])
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name, hyper, records in runs:
@@ -73,7 +74,8 @@ def table_lines(runs, epochs_shown=EPOCHS_SHOWN):
         cells = [name, _label(hyper, keys), str(len(records)),
                  '%s (%d)' % (_pct(best['test_error']), best['epoch']),
                  '%s (%d)' % (_pct(best_valid['test_error']), best_valid['epoch'])]
-        cells += [_pct(by_epoch.get(e, {}).get('test_error')) for e in epochs_shown]
+        # after k epochs = the record of 0-based epoch k - 1 (the released "Epoch k")
+        cells += [_pct(by_epoch.get(e - 1, {}).get('test_error')) for e in epochs_shown]
         cells += [sparsity(records[-1]), sparsity(best)]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines

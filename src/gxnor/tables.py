@@ -362,11 +362,18 @@ SWEEP_HEADER = ('setting', 'data', 'best test error % (epoch)', 'test error % at
 _NOT_SETTINGS = ('stop_after', 'num_epochs', 'seed')
 
 
-def setting_label(config):
-    """The point's settings (what the sweep varies), e.g. "m=3" or "N=0, act_N=none"."""
+def setting_label(config, with_seed=False):
+    """The point's settings (what the sweep varies), e.g. "m=3" or "N=0, act_N=none";
+    ``with_seed`` keeps the seed (for sweeps whose points differ in it)."""
     overrides = config.get('overrides') or {}
-    items = [(k, v) for k, v in sorted(overrides.items()) if k not in _NOT_SETTINGS]
+    skip = [k for k in _NOT_SETTINGS if not (with_seed and k == 'seed')]
+    items = [(k, v) for k, v in sorted(overrides.items()) if k not in skip]
     return ', '.join('%s=%s' % (_u(k), _u(v)) for k, v in items) or '(released settings)'
+
+
+def _varies_seed(runs):
+    """True when the runs of a sweep differ in their seed (then labels show it)."""
+    return len(set(str((r['config'].get('overrides') or {}).get('seed')) for r in runs)) > 1
 
 
 def _percent(share):
@@ -381,6 +388,7 @@ def sweep_sections(results_dir, sweep_runs):
     names += sorted(set(r['config']['sweep'] for r in sweep_runs) - set(names))
     for name in names:
         runs = [r for r in sweep_runs if r['config']['sweep'] == name]
+        seeded = _varies_seed(runs)
         about = SWEEPS[name]['about'] if name in SWEEPS else ''
         schedules = sorted(set(epochs_cell(r['summary']) for r in runs))
         plot = write_sweep_plot(results_dir, name, runs)
@@ -392,7 +400,7 @@ def sweep_sections(results_dir, sweep_runs):
         lines.append('|' + '---|' * len(SWEEP_HEADER))
         for run in runs:
             s = run['summary']
-            cells = (setting_label(run['config']) + (SHIPPED_MARK if run.get('shipped') else ''),
+            cells = (setting_label(run['config'], seeded) + (SHIPPED_MARK if run.get('shipped') else ''),
                      run['dataset'],
                      best_cell(s['best_test_error'], s['best_test_epoch']),
                      best_cell(s['test_error_at_best_valid'], s['best_valid_epoch']),
@@ -413,7 +421,7 @@ def write_sweep_plot(results_dir, name, runs):
     folder = os.path.join(results_dir, 'sweeps')
     if not os.path.isdir(folder):
         os.makedirs(folder)
-    labels = [setting_label(r['config']) for r in runs]
+    labels = [setting_label(r['config'], _varies_seed(runs)) for r in runs]
     best = [r['summary']['best_test_error'] for r in runs]
     honest = [r['summary']['test_error_at_best_valid'] for r in runs]
     figure = Figure(figsize=(max(6, 0.9 * len(runs) + 2), 4.5))
