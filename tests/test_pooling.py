@@ -164,7 +164,9 @@ def _named_params(network):
     return names
 
 
-@pytest.mark.parametrize('kernels', ['fast', 'theano'])
+# kernels='fast' (the default); Theano's own ops are held to these nets by
+# test_fastops.test_network_equals_the_theano_ops_version under both rules.
+@pytest.mark.parametrize('kernels', ['fast'])
 def test_mnist_net_gradients_match_numpy_under_each_rule(float64, kernels):
     import lasagne
     from gxnor.fastops import compile_mode
