@@ -41,6 +41,7 @@ help:
 	@echo "make bench          training / evaluation speed on synthetic input"
 	@echo "make replay-released [STOP_AFTER=3]  the released MNIST script, number for number"
 	@echo "make check-reproduction  the default run's first 3 epochs against the reference"
+	@echo "make check-goldens  regenerate the goldens and compare them with results/golden/v2"
 	@echo "make warm-cache     compile Theano's C code for MNIST now (WARM='mnist cifar10 svhn')"
 	@echo "make ablation-m / ablation-a / ablation-r / ablation-pulse / ablation-states /"
 	@echo "     special-cases  the paper's other studies (ONLY='m=3,5', make -j N ...)"
@@ -203,6 +204,11 @@ replay-released: env $(REPRO_FETCH)
 	$(PY) -m gxnor.replay replay --data-dir "$(REPRO_DATA)" $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
 check-reproduction record-reproduction: %-reproduction: env $(REPRO_FETCH)
 	$(PY) -m gxnor.replay $* --data-dir "$(REPRO_DATA)"
+
+# The goldens regenerated now, byte for byte the committed v2 (a minute: not in make test).
+.PHONY: check-goldens
+check-goldens: env
+	GXNOR_CHECK_GOLDENS=1 $(PY) -m pytest -q tests/test_golden.py -k regeneration
 
 # Compile the experiments' Theano functions now (the images do it at build time), so
 # that the first epoch of a run starts at once. WARM: experiments (default mnist).
