@@ -61,7 +61,8 @@ def cpu_supports_pins(cpuinfo='/proc/cpuinfo'):
     return True
 
 
-def _theano_flag_set(flags, name):
+def theano_flag_set(flags, name):
+    """True when the THEANO_FLAGS string ``flags`` sets ``name``."""
     return any(item.split('=', 1)[0].strip() == name for item in flags.split(',') if item)
 
 
@@ -80,7 +81,7 @@ def pin(environ=None, cpuinfo='/proc/cpuinfo'):
         environ['OPENBLAS_CORETYPE'] = PINNED_CORETYPE
         environ['OPENBLAS_NUM_THREADS'] = PINNED_BLAS_THREADS
         flags = environ.get('THEANO_FLAGS', '')
-        if not _theano_flag_set(flags, 'gcc.cxxflags'):
+        if not theano_flag_set(flags, 'gcc.cxxflags'):
             # ours first: a later gcc.cxxflags of the caller's would win anyway
             environ['THEANO_FLAGS'] = ('gcc.cxxflags=%s' % PINNED_CXXFLAGS
                                        + (',' + flags if flags else ''))

@@ -23,6 +23,8 @@ import ctypes
 import ctypes.util
 import os
 
+from .cpu import theano_flag_set
+
 __all__ = ['SWITCH', 'apply', 'describe']
 
 SWITCH = 'GXNOR_TUNING'
@@ -33,10 +35,6 @@ _M_TOP_PAD = -2
 _M_MMAP_MAX = -4
 
 _STATE = {}
-
-
-def _theano_flag_set(flags, name):
-    return any(item.split('=', 1)[0].strip() == name for item in flags.split(',') if item)
 
 
 def _keep_freed_memory():
@@ -62,7 +60,7 @@ def apply(environ=None):
         _STATE.update(applied=False)
         return dict(_STATE)
     flags = environ.get('THEANO_FLAGS', '')
-    if not _theano_flag_set(flags, 'openmp'):
+    if not theano_flag_set(flags, 'openmp'):
         environ['THEANO_FLAGS'] = 'openmp=True' + (',' + flags if flags else '')
     environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     _STATE.update(applied=True, heap_reuse=_keep_freed_memory())

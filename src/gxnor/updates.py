@@ -39,7 +39,7 @@ from theano.sandbox.rng_mrg import MRG_RandomStreams
 
 from .discretization import weight_step, _as_floatx
 from .dst import dst_update, discrete_state_transition
-from .layers import discrete_weight_spaces
+from .layers import MRG_SEED_HIGH, discrete_weight_spaces
 
 __all__ = ['adam', 'ADAM_CONSTANTS', 'GXNORUpdates', 'released_streams', 'RANDOM_SEARCH_MODES', 'RANDOM_SEARCH_ON', 'RANDOM_SEARCH_OFF']
 
@@ -90,10 +90,6 @@ def adam(grads, params, learning_rate, constants='float32', beta1=0.9, beta2=0.9
         updates[param] = param - step
     updates[t_prev] = t
     return updates
-
-
-# Released scripts seed every MRG stream with an integer from Lasagne's global RNG.
-MRG_SEED_HIGH = 2147462579
 
 
 def released_streams(count, rng):
