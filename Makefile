@@ -217,6 +217,11 @@ WARM ?= mnist
 warm-cache: env
 	$(PY) -m gxnor.warm $(WARM)
 
+# MNIST: the fast path with 1 thread and with every core, Theano's own ops, the 5 slowest
+# ops; CIFAR10 and SVHN: epoch estimates from a batch of 100 (BENCH_ARGS replaces all).
+BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+BENCH_ARGS ?= --nets mnist --kernels fast,theano --threads 1,$(BENCH_THREADS) --profile \
+              --estimate cifar10,svhn
 bench: env
 	$(PY) -m gxnor.bench $(BENCH_ARGS)
 

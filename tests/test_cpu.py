@@ -22,7 +22,7 @@ def test_pins_set_theano_and_openblas(tmpdir):
     env = {'THEANO_FLAGS': 'floatX=float32'}
     decision = cpu.pin(env, _cpuinfo(tmpdir, HASWELL))
     assert decision['pinned']
-    assert env['THEANO_FLAGS'] == 'gcc.cxxflags=-march=haswell -mtune=generic,floatX=float32'
+    assert env['THEANO_FLAGS'] == 'gcc.cxxflags=-march=haswell -mtune=generic -g0,floatX=float32'
     assert env['OPENBLAS_CORETYPE'] == 'Haswell'
     assert env['OPENBLAS_NUM_THREADS'] == '2'
     cpu.pin(env, _cpuinfo(tmpdir, HASWELL))              # idempotent

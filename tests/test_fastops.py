@@ -354,8 +354,47 @@ def test_released_nets_use_the_fast_ops():
 
 
 def test_bench_prints_a_table(capsys):
-    assert bench.main(['--nets', 'mnist', '--batch', '16', '--steps', '1']) == 0
+    assert bench.main(['--nets', 'mnist', '--batch', '16', '--steps', '1',
+                       '--kernels', 'fast,theano', '--threads', '2,1']) == 0
     out = capsys.readouterr().out
     assert 'THEANO_FLAGS=' in out and 'OMP_NUM_THREADS=' in out
-    row = [line for line in out.splitlines() if line.startswith('mnist ')]
-    assert len(row) == 1 and len(row[0].split()) == 10
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith('mnist ') and 'passes' not in line]
+    assert [row[1:3] for row in rows] == [['fast', '1'], ['fast', '2'], ['theano', '2']]
+    assert all(len(row) == len(bench.COLUMNS) for row in rows)
+    epoch = dict(((row[1], row[2]), float(row[8])) for row in rows)
+    ratio = [line for line in out.splitlines() if "faster than Theano's own ops" in line]
+    assert len(ratio) == 1
+    # the printed ratio is the table's (to the rounding of the table's epoch seconds)
+    printed = float(ratio[0].split('fast path ')[1].split('x')[0])
+    assert abs(printed - epoch[('theano', '2')] / epoch[('fast', '2')]) < 0.05 * printed + 0.01
+    assert any(line.startswith('mnist: 2 threads vs 1: train step') for line in out.splitlines())
+
+
+def test_bench_summary_and_profile_arithmetic():
+    rows = [dict(net='mnist', kernels='fast', threads=1, epoch_s=40.0, train_step_s=6.0,
+                 eval_pass_s=2.0, train_user_s=6.0, train_sys_s=0.3),
+            dict(net='mnist', kernels='fast', threads=2, epoch_s=20.0, train_step_s=3.0,
+                 eval_pass_s=1.25, train_user_s=6.0, train_sys_s=0.6),
+            dict(net='mnist', kernels='theano', threads=2, epoch_s=80.0, train_step_s=12.0,
+                 eval_pass_s=5.0, train_user_s=12.0, train_sys_s=4.0)]
+    lines = bench.summary(rows)
+    assert 'mnist: fast path 20.0 s per epoch (0.3 min)' in lines
+    assert 'mnist: system time 10.0% of user in the train step (fast, 2 threads)' in lines
+    assert ("mnist: fast path 4.00x faster than Theano's own ops per epoch "
+            "(train step 4.00x, evaluation 4.00x)") in lines
+    assert 'mnist: 2 threads vs 1: train step 2.00x, evaluation 1.60x faster' in lines
+
+    class Node(object):
+        def __init__(self, op):
+            self.op = op
+
+    class Stats(object):
+        fct_callcount = 2
+        apply_time = {Node('conv'): 3.0, Node('conv'): 1.0, Node('pool'): 2.0,
+                      Node('sum'): 1.5, Node('a'): 0.5, Node('b'): 0.5, Node('c'): 0.5,
+                      Node('d'): 1.0}
+    top = bench.op_profile(Stats(), top=3)
+    assert [name for name, _, _ in top] == ['conv', 'pool', 'sum', '(4 other ops)']
+    assert [seconds for _, seconds, _ in top] == [2.0, 1.0, 0.75, 1.25]
+    assert abs(sum(share for _, _, share in top) - 1) < 1e-12

@@ -1,36 +1,48 @@
 """Throughput of the released nets on synthetic data: ``python -m gxnor.bench``.
 
-For each net at its released batch size, builds the network and its TrainingGraph
-(timed as "compile"), runs one untimed warm-up training step and evaluation pass, then
-times ``--steps`` training steps and ``--eval-steps`` evaluation passes and prints
+For each net at its released batch size and each configuration -- the kernels
+('fast': gxnor.fastops, 'theano': Theano's own ops) and the number of threads -- builds
+the network and its TrainingGraph (timed as "compile"), runs one untimed warm-up
+training step and evaluation pass, then times ``--steps`` training steps and
+``--eval-steps`` evaluation passes and prints
 
-    net, batch, compile s, train step s, train img/s, eval img/s, seconds per epoch,
-    CPU seconds per train step and per evaluation pass (all threads), peak RSS
+    net, kernels, threads, batch, compile s, train step s, train img/s, eval img/s,
+    seconds per epoch, user and system CPU seconds per train step (all threads),
+    CPU seconds per evaluation pass, peak RSS
 
 where an epoch is the released split of the data set (MNIST 50000 train + 20000
 evaluated, CIFAR10 45000 + 15000, SVHN 598388 + 32032). Inputs are uniform in [-1, 1]
-(the released scaling of the pixels), targets random one-hot in {-1, +1}. Timings are
-wall-clock on a possibly shared machine: repeat and compare, nothing is asserted.
+(the released scaling of the pixels), targets random one-hot in {-1, +1}. Then, per net:
+the ratio of the two kernels, of the thread counts, the system time's share, and the 5
+ops that take the most time in a profiled training step and evaluation pass.
+
+Thread counts are set in the running process (OpenMP's and OpenBLAS's own calls), so one
+run measures both. With one thread Theano's own gemms give other last bits than with the
+pinned two (see gxnor.cpu): that changes no timing. Timings are wall-clock on a possibly
+shared machine: repeat and compare, nothing is asserted.
 """
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import ctypes
+import ctypes.util
 import os
 import platform
 import resource
 import sys
 import time
+from collections import defaultdict
 
 import numpy as np
 
 from .runs import cpu_count
 
-__all__ = ['EPOCH_IMAGES', 'RELEASED_BATCH', 'bench_net', 'main']
+__all__ = ['EPOCH_IMAGES', 'RELEASED_BATCH', 'bench_net', 'set_threads', 'op_profile', 'main']
 
 # (training images, evaluated images) per epoch, as the released scripts split them.
 EPOCH_IMAGES = {'mnist': (50000, 20000), 'cifar10': (45000, 15000), 'svhn': (598388, 32032)}
 RELEASED_BATCH = {'mnist': 10000, 'cifar10': 1000, 'svhn': 1000}
-DEFAULT_STEPS = {'mnist': 3, 'cifar10': 3, 'svhn': 3}
+DEFAULT_STEPS = {'mnist': 3, 'cifar10': 2, 'svhn': 2}
 
 THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY', 'OPENBLAS_NUM_THREADS',
                     'GOTO_NUM_THREADS', 'MKL_NUM_THREADS')
@@ -43,16 +55,19 @@ def _synthetic(shape, batch, rng):
     return x, t
 
 
-def _cpu_seconds():
+def _usage():
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 def _timed(function, *args):
-    """(wall seconds, CPU seconds of all threads) of one call."""
-    cpu, start = _cpu_seconds(), time.time()
+    """(wall, user CPU, system CPU) seconds of one call, all threads."""
+    user, system = _usage()
+    start = time.time()
     function(*args)
-    return time.time() - start, _cpu_seconds() - cpu
+    wall = time.time() - start
+    user_after, system_after = _usage()
+    return wall, user_after - user, system_after - system
 
 
 def _peak_rss_gb():
@@ -60,44 +75,124 @@ def _peak_rss_gb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 ** 2
 
 
-def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0):
-    """Time one net; returns a dict of the measured numbers."""
+def _library(name):
+    try:
+        return ctypes.CDLL(ctypes.util.find_library(name) or 'lib%s.so' % name)
+    except OSError:
+        return None
+
+
+def set_threads(count):
+    """Set this process's OpenMP and OpenBLAS thread counts; returns the previous pair
+    (None where a library is not loaded). ``count=None`` changes nothing."""
+    gomp, blas = _library('gomp'), _library('openblas')
+    before = [None, None]
+    if gomp is not None and hasattr(gomp, 'omp_get_max_threads'):
+        before[0] = gomp.omp_get_max_threads()
+        if count is not None:
+            gomp.omp_set_num_threads(int(count))
+    if blas is not None and hasattr(blas, 'openblas_get_num_threads'):
+        before[1] = blas.openblas_get_num_threads()
+        if count is not None:
+            blas.openblas_set_num_threads(int(count))
+    return tuple(before)
+
+
+def _restore_threads(before):
+    gomp, blas = _library('gomp'), _library('openblas')
+    if before[0] is not None and gomp is not None:
+        gomp.omp_set_num_threads(before[0])
+    if before[1] is not None and blas is not None:
+        blas.openblas_set_num_threads(before[1])
+
+
+def _op_name(op, width=72):
+    """An op's name as Theano prints it (an Elemwise with its scalar expression), cut to
+    ``width`` characters."""
+    name = str(op)
+    return name if len(name) <= width else name[:width - 3] + '...'
+
+
+def op_profile(stats, top=5):
+    """[(op name, seconds per call of the function, share)] of the ``top`` ops by time,
+    from a Theano ProfileStats, plus the rest as one line."""
+    per_op = defaultdict(float)
+    for node, seconds in stats.apply_time.items():
+        per_op[_op_name(node.op)] += seconds
+    calls = max(stats.fct_callcount, 1)
+    total = sum(per_op.values()) or 1.0
+    ranked = sorted(per_op.items(), key=lambda item: -item[1])
+    rows = [(name, seconds / calls, seconds / total) for name, seconds in ranked[:top]]
+    rest = sum(seconds for _, seconds in ranked[top:])
+    rows.append(('(%d other ops)' % max(len(ranked) - top, 0), rest / calls, rest / total))
+    return rows
+
+
+def _build(name, batch, seed, kernels, profile=False):
     import lasagne
     import theano.tensor as T
+    from theano.compile.profiling import ProfileStats
     from theano.sandbox.rng_mrg import MRG_RandomStreams
 
     from .graphs import TrainingGraph
     from .models import INPUT_SHAPES, build_network
 
-    batch = batch or RELEASED_BATCH[name]
-    steps = steps or DEFAULT_STEPS[name]
-    eval_steps = eval_steps or steps
     rng = np.random.RandomState(seed)
     lasagne.random.set_rng(np.random.RandomState(seed))
     x_batch, t_batch = _synthetic(INPUT_SHAPES[name], batch, rng)
-
+    stats = None
+    if profile:
+        stats = (ProfileStats(atexit_print=False), ProfileStats(atexit_print=False))
     start = time.time()
     x = T.tensor4('inputs')
-    net = build_network(name, x)
-    graph = TrainingGraph(net, x, srng=MRG_RandomStreams(seed + 1))
-    compile_s = time.time() - start
+    net = build_network(name, x, kernels=kernels)
+    graph = TrainingGraph(net, x, srng=MRG_RandomStreams(seed + 1), kernels=kernels,
+                          profile=stats)
+    return graph, x_batch, t_batch, time.time() - start, stats
 
-    graph.train(x_batch, t_batch, 0.0)      # warm-up: allocations, grid snap
-    graph.evaluate(x_batch, t_batch)
 
-    train = [_timed(graph.train, x_batch, t_batch, 0.001) for _ in range(steps)]
-    evaluation = [_timed(graph.evaluate, x_batch, t_batch) for _ in range(eval_steps)]
+def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels='fast',
+              threads=None):
+    """Time one net; returns a dict of the measured numbers."""
+    batch = batch or RELEASED_BATCH[name]
+    steps = steps or DEFAULT_STEPS[name]
+    eval_steps = eval_steps or steps
+    graph, x_batch, t_batch, compile_s, _ = _build(name, batch, seed, kernels)
+    before = set_threads(threads)
+    try:
+        graph.train(x_batch, t_batch, 0.0)      # warm-up: allocations, grid snap
+        graph.evaluate(x_batch, t_batch)
+        train = [_timed(graph.train, x_batch, t_batch, 0.001) for _ in range(steps)]
+        evaluation = [_timed(graph.evaluate, x_batch, t_batch) for _ in range(eval_steps)]
+    finally:
+        _restore_threads(before)
 
     # The median step is less sensitive to other work on a shared machine.
-    train_s, train_cpu = [float(np.median(column)) for column in zip(*train)]
-    eval_s, eval_cpu = [float(np.median(column)) for column in zip(*evaluation)]
+    train_s, train_user, train_sys = [float(np.median(column)) for column in zip(*train)]
+    eval_s, eval_user, eval_sys = [float(np.median(column)) for column in zip(*evaluation)]
     n_train, n_eval = EPOCH_IMAGES[name]
-    return dict(net=name, batch=batch, compile_s=compile_s, train_step_s=train_s,
-                eval_pass_s=eval_s, train_ips=batch / train_s, eval_ips=batch / eval_s,
+    return dict(net=name, kernels=kernels, threads=threads or before[0] or 1, batch=batch,
+                compile_s=compile_s, train_step_s=train_s, eval_pass_s=eval_s,
+                train_ips=batch / train_s, eval_ips=batch / eval_s,
                 epoch_s=n_train * train_s / batch + n_eval * eval_s / batch,
-                train_cpu_s=train_cpu, eval_cpu_s=eval_cpu,
-                train_times=[t for t, _ in train], eval_times=[t for t, _ in evaluation],
+                train_user_s=train_user, train_sys_s=train_sys,
+                eval_cpu_s=eval_user + eval_sys, eval_sys_s=eval_sys,
+                train_times=[t[0] for t in train], eval_times=[t[0] for t in evaluation],
                 peak_rss_gb=_peak_rss_gb())
+
+
+def profile_net(name, batch=None, seed=0, kernels='fast', top=5):
+    """(train rows, eval rows) of :func:`op_profile` for one profiled step of each."""
+    batch = batch or RELEASED_BATCH[name]
+    graph, x_batch, t_batch, _, stats = _build(name, batch, seed, kernels, profile=True)
+    graph.train(x_batch, t_batch, 0.0)
+    graph.evaluate(x_batch, t_batch)
+    for profile in stats:          # count only the steps after the warm-up
+        profile.apply_time.clear()
+        profile.fct_callcount = 0
+    graph.train(x_batch, t_batch, 0.001)
+    graph.evaluate(x_batch, t_batch)
+    return op_profile(stats[0], top), op_profile(stats[1], top)
 
 
 def settings():
@@ -113,21 +208,87 @@ def settings():
     lines.append(' '.join('%s=%s' % (var, os.environ.get(var, '(unset)'))
                           for var in THREAD_VARIABLES))
     lines.append('python %s, %d CPUs, %s' % (platform.python_version(), cpu_count(),
-                                            platform.processor() or platform.machine()))
+                                            _cpu_model() or platform.machine()))
     return lines
 
 
+def _cpu_model(cpuinfo='/proc/cpuinfo'):
+    try:
+        with open(cpuinfo) as handle:
+            for line in handle:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except IOError:
+        pass
+    return None
+
+
+COLUMNS = ('net', 'kernels', 'threads', 'batch', 'compile_s', 'train_step', 'train_i/s',
+           'eval_i/s', 'epoch_s', 'train_usr', 'train_sys', 'eval_cpu', 'rss_GB')
+
+
 def format_table(results):
-    header = ('%-8s %6s %9s %10s %9s %9s %8s %9s %8s %6s'
-              % ('net', 'batch', 'compile_s', 'train_step', 'train_i/s', 'eval_i/s',
-                 'epoch_s', 'train_cpu', 'eval_cpu', 'rss_GB'))
+    header = ('%-8s %-7s %7s %6s %9s %10s %9s %9s %8s %9s %9s %8s %6s' % COLUMNS)
     rows = [header, '-' * len(header)]
     for r in results:
-        rows.append('%-8s %6d %9.1f %10.2f %9.0f %9.0f %8.1f %9.2f %8.2f %6.1f'
-                    % (r['net'], r['batch'], r['compile_s'], r['train_step_s'], r['train_ips'],
-                       r['eval_ips'], r['epoch_s'], r['train_cpu_s'], r['eval_cpu_s'],
+        rows.append('%-8s %-7s %7d %6d %9.1f %10.2f %9.0f %9.0f %8.1f %9.2f %9.2f %8.2f %6.1f'
+                    % (r['net'], r['kernels'], r['threads'], r['batch'], r['compile_s'],
+                       r['train_step_s'], r['train_ips'], r['eval_ips'], r['epoch_s'],
+                       r['train_user_s'], r['train_sys_s'], r['eval_cpu_s'],
                        r['peak_rss_gb']))
     return rows
+
+
+def summary(results):
+    """Lines comparing the configurations of each net (kernels, threads, system time)."""
+    lines = []
+    by_net = defaultdict(list)
+    for r in results:
+        by_net[r['net']].append(r)
+    for name, rows in sorted(by_net.items()):
+        threads = sorted(set(r['threads'] for r in rows))
+        most = threads[-1]
+        fast = dict((r['threads'], r) for r in rows if r['kernels'] == 'fast')
+        theano_ops = [r for r in rows if r['kernels'] == 'theano' and r['threads'] == most]
+        if most in fast:
+            minutes = fast[most]['epoch_s'] / 60.0
+            lines.append('%s: fast path %.1f s per epoch (%.1f min)'
+                         % (name, fast[most]['epoch_s'], minutes))
+            user = fast[most]['train_user_s']
+            if user > 0:
+                lines.append('%s: system time %.1f%% of user in the train step (fast, %d threads)'
+                             % (name, 100.0 * fast[most]['train_sys_s'] / user, most))
+        if most in fast and theano_ops:
+            lines.append('%s: fast path %.2fx faster than Theano\'s own ops per epoch '
+                         '(train step %.2fx, evaluation %.2fx)'
+                         % (name, theano_ops[0]['epoch_s'] / fast[most]['epoch_s'],
+                            theano_ops[0]['train_step_s'] / fast[most]['train_step_s'],
+                            theano_ops[0]['eval_pass_s'] / fast[most]['eval_pass_s']))
+        if len(fast) > 1:
+            low = threads[0]
+            lines.append('%s: %d threads vs %d: train step %.2fx, evaluation %.2fx faster'
+                         % (name, most, low, fast[low]['train_step_s'] / fast[most]['train_step_s'],
+                            fast[low]['eval_pass_s'] / fast[most]['eval_pass_s']))
+    return lines
+
+
+def format_profile(name, kernels, rows_train, rows_eval):
+    lines = []
+    for what, rows in (('train step', rows_train), ('evaluation', rows_eval)):
+        lines.append('%s %s kernels, %s: top ops' % (name, kernels, what))
+        for op, seconds, share in rows:
+            lines.append('  %5.1f%% %8.3f s  %s' % (100 * share, seconds, op))
+    return lines
+
+
+def _int_list(text, what, parser):
+    try:
+        values = [int(v) for v in text.split(',') if v.strip()]
+    except ValueError:
+        parser.error('%s: a comma-separated list of integers, got %r' % (what, text))
+    if not values or min(values) < 1:
+        parser.error('%s: positive integers, got %r' % (what, text))
+    return values
 
 
 def main(argv=None):
@@ -138,28 +299,69 @@ def main(argv=None):
     parser.add_argument('--batch', type=int, default=None,
                         help='batch size (default: the released one per net)')
     parser.add_argument('--steps', type=int, default=None,
-                        help='timed training steps per net (default: %d)' % DEFAULT_STEPS['mnist'])
+                        help='timed training steps per configuration (default: %d for MNIST, '
+                        '%d for the others)' % (DEFAULT_STEPS['mnist'], DEFAULT_STEPS['cifar10']))
     parser.add_argument('--eval-steps', type=int, default=None,
                         help='timed evaluation passes (default: as --steps)')
+    parser.add_argument('--kernels', default='fast',
+                        help="comma-separated 'fast' and/or 'theano' (default: fast)")
+    parser.add_argument('--threads', default=None,
+                        help='comma-separated thread counts to time, e.g. 1,2 (default: as '
+                        'the process runs)')
+    parser.add_argument('--profile', action='store_true',
+                        help='also print the 5 slowest ops of a profiled step (fast kernels)')
+    parser.add_argument('--estimate', default='',
+                        help='comma-separated nets whose epoch time is only estimated: the '
+                        'fast path at --estimate-batch, one step, the most threads')
+    parser.add_argument('--estimate-batch', type=int, default=100,
+                        help='batch size of the estimates (default: 100)')
     args = parser.parse_args(argv)
     nets = [n.strip() for n in args.nets.split(',') if n.strip()]
-    unknown = [n for n in nets if n not in EPOCH_IMAGES]
+    estimates = [n.strip() for n in args.estimate.split(',') if n.strip()]
+    unknown = [n for n in nets + estimates if n not in EPOCH_IMAGES]
     if unknown:
         parser.error('unknown net(s) %s; choose from %s'
                      % (', '.join(unknown), ', '.join(sorted(EPOCH_IMAGES))))
+    kernels = [k.strip() for k in args.kernels.split(',') if k.strip()]
+    bad = [k for k in kernels if k not in ('fast', 'theano')]
+    if bad or not kernels:
+        parser.error("--kernels: 'fast' and/or 'theano', got %r" % args.kernels)
+    for option in ('batch', 'estimate_batch'):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            parser.error('--%s must be positive, got %d' % (option.replace('_', '-'), value))
+    threads = sorted(set(_int_list(args.threads, '--threads', parser))) if args.threads else [None]
     for line in settings():
         print(line)
     sys.stdout.flush()
     results = []
     for name in nets:
-        result = bench_net(name, args.batch, args.steps, args.eval_steps)
-        print('%s: train steps %s s, eval passes %s s'
-              % (name, ' '.join('%.2f' % t for t in result['train_times']),
-                 ' '.join('%.2f' % t for t in result['eval_times'])))
+        for kernel in kernels:
+            # Theano's own ops: only at the highest thread count (the ratio is per run).
+            counts = threads if kernel == 'fast' else threads[-1:]
+            for count in counts:
+                result = bench_net(name, args.batch, args.steps, args.eval_steps,
+                                   kernels=kernel, threads=count)
+                print('%s %s %d threads: train steps %s s, eval passes %s s'
+                      % (name, kernel, result['threads'],
+                         ' '.join('%.2f' % t for t in result['train_times']),
+                         ' '.join('%.2f' % t for t in result['eval_times'])))
+                sys.stdout.flush()
+                results.append(result)
+    for name in estimates:
+        result = bench_net(name, args.estimate_batch, 1, 1, kernels='fast', threads=threads[-1])
+        print('%s fast %d threads (estimate): train step %.2f s, eval pass %.2f s'
+              % (name, result['threads'], result['train_times'][0], result['eval_times'][0]))
         sys.stdout.flush()
         results.append(result)
     for row in format_table(results):
         print(row)
+    for line in summary(results):
+        print(line)
+    if args.profile:
+        for name in nets:
+            for line in format_profile(name, 'fast', *profile_net(name, args.batch)):
+                print(line)
     return 0
 
 

@@ -118,8 +118,10 @@ static inline double gx_keep_double(double v, unsigned bit)
     for (npy_intp u = 0; u < oh; ++u) memcpy(dst + u * (n), src + u * W, (n) * sizeof(*dst)); \
     break;
 
-/* Images per partial sum of the channel sums (see gx_channel_sum_*). */
+/* Images per partial sum of the channel sums (see gx_channel_sum_*), and the size from
+   which the blocks are shared among threads. */
 #define GX_SUM_BLOCK 64
+#define GX_SUM_PARALLEL (1 << 18)
 
 /* Fixed partial sums of a filter gradient (see gx_conv_*): at most GX_LANES, and at
    most GX_LANE_FLOATS floats for all of them. */
@@ -237,8 +239,8 @@ static void gx_pool_bwd_TYPE(const TYPE* x, const TYPE* gz, TYPE* gx, npy_intp p
 /* ---- per-channel sums of an (N, C, R) array, accumulated in double ----
    Fixed blocks of GX_SUM_BLOCK images each give a partial sum per channel (each image
    row of R with four interleaved partial sums); the blocks are then added in order.
-   Single-threaded: these sums take milliseconds, less than waking a thread team on a
-   busy machine costs. */
+   Threads take whole blocks (the result does not depend on their number), when the
+   array is large enough to pay for waking the team (GX_SUM_PARALLEL floats). */
 static int gx_channel_sum_TYPE(const TYPE* x, TYPE* out, npy_intp N, npy_intp C, npy_intp R)
 {
     const npy_intp blocks = (N + GX_SUM_BLOCK - 1) / GX_SUM_BLOCK;
@@ -247,6 +249,7 @@ static int gx_channel_sum_TYPE(const TYPE* x, TYPE* out, npy_intp N, npy_intp C,
         PyErr_NoMemory();
         return 1;
     }
+    #pragma omp parallel for schedule(dynamic, 1) if (N * C * R >= GX_SUM_PARALLEL)
     for (npy_intp k = 0; k < blocks; ++k) {
         double* acc = part + k * C;
         const npy_intp n1 = (k + 1) * GX_SUM_BLOCK < N ? (k + 1) * GX_SUM_BLOCK : N;

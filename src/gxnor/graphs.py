@@ -38,11 +38,13 @@ class TrainingGraph(object):
     ``srng=None`` draws the DST streams from Lasagne's RNG in the released order (one
     per discrete weight, see :func:`gxnor.updates.released_streams`); a given stream
     serves every weight. ``kernels='theano'`` compiles without gxnor's graph
-    rewrites (the layers choose their own ops, see :mod:`gxnor.layers`).
+    rewrites (the layers choose their own ops, see :mod:`gxnor.layers`). ``profile``:
+    a pair of Theano ``ProfileStats`` for the training and the evaluation function
+    (time per op, for ``make bench``).
     """
 
     def __init__(self, output_layer, input_var, m=3.0, random_search='released', c_prob=0.8,
-                 srng=None, adam_constants='float32', kernels='fast'):
+                 srng=None, adam_constants='float32', kernels='fast', profile=None):
         targets = T.matrix('targets')
         learning_rate = T.scalar('learning_rate')
         mode = compile_mode(kernels)
@@ -53,7 +55,8 @@ class TrainingGraph(object):
                                     random_search=random_search, c_prob=c_prob,
                                     adam_constants=adam_constants)
         self.train = theano.function([input_var, targets, learning_rate], train_loss,
-                                     updates=self.updates.updates, mode=mode)
+                                     updates=self.updates.updates, mode=mode,
+                                     profile=profile and profile[0])
 
         hidden = [layer for layer in lasagne.layers.get_all_layers(output_layer)
                   if isinstance(layer, DiscreteActivationLayer)]
@@ -64,7 +67,7 @@ class TrainingGraph(object):
         zeros = sum((T.sum(T.eq(a, 0), dtype='int64') for a in activations), T.constant(0, dtype='int64'))
         count = sum((T.prod(a.shape, dtype='int64') for a in activations), T.constant(0, dtype='int64'))
         self.evaluate = theano.function([input_var, targets], [test_loss, errors, zeros, count],
-                                        mode=mode)
+                                        mode=mode, profile=profile and profile[1])
         self.output_layer = output_layer
 
     @property
