@@ -70,8 +70,11 @@ $(STAMP): | doctor
 
 env: doctor $(STAMP)
 
+# One pytest worker per core (TEST_WORKERS=1: in this process). Whole files go to a
+# worker (their module fixtures are built once); the workers share Theano's compile cache.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 test: env
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests
 
 # --- experiments --------------------------------------------------------------------
 DATA_DIR   ?= datasets

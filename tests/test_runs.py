@@ -74,6 +74,15 @@ def test_records_and_summary(tmpdir):
     assert config['hyperparameters']['batch_size'] == 100
     assert config['versions']['theano'] == '0.8.2' and 'floatX=float32' in config['theano_flags']
     assert not [name for name in os.listdir(str(folder)) if name.endswith('.tmp')]
+    # where each epoch's time went: the parts add up to the epoch, the checkpoint is timed
+    written = [json.loads(line) for line in folder.join('epochs.jsonl').read().splitlines()]
+    for record in written:
+        phases = record['phases']
+        assert sorted(phases) == ['checkpoint', 'data_and_bookkeeping', 'evaluation_steps',
+                                  'train_steps']
+        assert min(phases.values()) >= 0 and phases['train_steps'] > 0
+        parts = phases['train_steps'] + phases['evaluation_steps'] + phases['data_and_bookkeeping']
+        assert abs(parts - record['seconds']) <= 0.005
 
 
 def test_existing_run_is_never_overwritten(tmpdir):

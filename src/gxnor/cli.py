@@ -100,7 +100,9 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
         try:
             while trainer.epoch < limit:
                 record = trainer.run_epoch(progress)
+                started = time.time()
                 trainer.save(folder.checkpoint_path)
+                record['phases']['checkpoint'] = round(time.time() - started, 3)
                 folder.append_epoch(record)
                 folder.write_summary(dict(trainer.summary(), **identity))
                 epoch_report(record, trainer, stream)

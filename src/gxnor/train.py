@@ -93,7 +93,10 @@ class Trainer(object):
         for index in range(count):
             x, labels = split.batch(self.order[index * batch:(index + 1) * batch])
             x = self.augment(x, self.rng)
-            loss = float(self.graph.train(x, hinge_targets(labels), rate))
+            targets = hinge_targets(labels)
+            started = time.time()
+            loss = float(self.graph.train(x, targets, rate))
+            self._phases['train_steps'] += time.time() - started
             total += loss
             if batch_losses:
                 batch_losses(index + 1, loss)
@@ -110,8 +113,10 @@ class Trainer(object):
         per_batch = []
         for start in range(0, len(split), batch):
             x, labels = split.batch(slice(start, start + batch))
-            batch_loss, batch_errors, batch_zeros, batch_count = self.graph.evaluate(
-                x, hinge_targets(labels))
+            targets = hinge_targets(labels)
+            started = time.time()
+            batch_loss, batch_errors, batch_zeros, batch_count = self.graph.evaluate(x, targets)
+            self._phases['evaluation_steps'] += time.time() - started
             loss += float(batch_loss) * len(labels)
             errors += int(batch_errors)
             zeros += int(batch_zeros)
@@ -124,6 +129,7 @@ class Trainer(object):
     def run_epoch(self, progress=None, batch_losses=None):
         epoch = self.epoch
         started = time.time()
+        self._phases = dict(train_steps=0.0, evaluation_steps=0.0)
         rate = self.learning_rate(epoch)
         update_type = self.best.update_type(epoch)
         self.graph.updates.set_update_type(update_type)
@@ -140,9 +146,17 @@ class Trainer(object):
         record = dict(epoch=epoch, lr=rate, train_loss=train_loss, valid_loss=valid_loss,
                       valid_error=valid_error, test_loss=test_loss, test_error=test_error,
                       activation_sparsity=sparsity, update_type=update_type,
-                      seconds=round(seconds, 3), released=released)
+                      seconds=round(seconds, 3), released=released,
+                      phases=self._phase_record(seconds))
         self.records.append(record)
         return record
+
+    def _phase_record(self, seconds):
+        """Where the epoch's seconds went: the compiled training steps, the compiled
+        evaluation passes, and the rest (batches, augmentation, shuffle, bookkeeping)."""
+        phases = dict((name, round(value, 3)) for name, value in self._phases.items())
+        phases['data_and_bookkeeping'] = round(max(seconds - sum(self._phases.values()), 0), 3)
+        return phases
 
     # ------------------------------------------------------------------- checkpoints
     def save(self, path):
@@ -210,6 +224,14 @@ def epoch_report(record, trainer, stream=sys.stdout):
     if record.get('activation_sparsity') is not None:
         stream.write("  zero activations:      %.1f%% (test set)\n"
                      % (100 * record['activation_sparsity']))
+    phases = record.get('phases')
+    if phases:
+        stream.write("  time:                  train steps %.1fs, evaluation %.1fs, data and "
+                     "bookkeeping %.1fs%s\n"
+                     % (phases['train_steps'], phases['evaluation_steps'],
+                        phases['data_and_bookkeeping'],
+                        ', checkpoint %.1fs' % phases['checkpoint'] if 'checkpoint' in phases
+                        else ''))
     stream.write("  best test error:       %.2f%% (epoch %d); test at best valid: %.2f%% "
                  "(epoch %d)\n" % (best.best_test_error, best.best_test_epoch,
                                    best.test_error_at_best_valid, best.best_valid_epoch))
