@@ -221,7 +221,8 @@ warm-cache: env
 	$(PY) -m gxnor.warm $(WARM)
 
 # MNIST: the fast path with 1 thread and with every core, Theano's own ops, the 5 slowest
-# ops; CIFAR10 and SVHN: epoch estimates from a batch of 100 (BENCH_ARGS replaces all).
+# ops; CIFAR10 and SVHN: epoch estimates from one step at the released batch (BENCH_ARGS
+# replaces all).
 BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_ARGS ?= --nets mnist --kernels fast,theano --threads 1,$(BENCH_THREADS) --profile \
               --estimate cifar10,svhn

@@ -75,11 +75,15 @@ def test_this_process_runs_pinned():
 def test_tuning_turns_on_openmp_unless_the_user_chose():
     env = {'THEANO_FLAGS': 'floatX=float32'}
     tuning.apply(env)
-    assert env['THEANO_FLAGS'] == 'openmp=True,floatX=float32'
+    assert env['THEANO_FLAGS'] == 'openmp=True,openmp_elemwise_minsize=1000,floatX=float32'
     assert env['OMP_WAIT_POLICY'] == 'PASSIVE'
-    env = {'THEANO_FLAGS': 'openmp=False', 'OMP_WAIT_POLICY': 'ACTIVE'}
+    env = {'THEANO_FLAGS': 'openmp=False,openmp_elemwise_minsize=5', 'OMP_WAIT_POLICY': 'ACTIVE'}
     tuning.apply(env)
-    assert env == {'THEANO_FLAGS': 'openmp=False', 'OMP_WAIT_POLICY': 'ACTIVE'}
+    assert env == {'THEANO_FLAGS': 'openmp=False,openmp_elemwise_minsize=5',
+                   'OMP_WAIT_POLICY': 'ACTIVE'}
+    # this process (conftest imports gxnor first): the loop over a batch of 1000 is threaded
+    import theano
+    assert theano.config.openmp_elemwise_minsize == 1000
     env = {'GXNOR_TUNING': '0'}
     assert tuning.apply(env)['applied'] is False and env == {'GXNOR_TUNING': '0'}
     tuning.apply()

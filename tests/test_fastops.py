@@ -244,23 +244,32 @@ import sys
 import numpy as np
 import theano, theano.tensor as T
 from gxnor import fastops
+from gxnor.discretization import multi_step
 rng = np.random.RandomState(7)
 x, w, b, g = T.tensor4(), T.tensor4(), T.vector(), T.tensor4()
 # large enough that OpenBLAS would split each gemm among threads (M N K > 262144)
 z = fastops.ConvPool2x2()(x, w, b)[0]
-f = theano.function([x, w, b, g], [z] + T.grad(T.sum(z * g), [x, w, b])
-                    + [fastops.ChannelSum()(x), fastops.corr2d_valid(x, w)])
+# a batch of 1200 images: the channel sum shares its blocks among threads, and the batch
+# norm + activation loop over the images runs on threads (openmp_elemwise_minsize)
+big, scale = T.tensor4(), T.vector()
+normed = (big - big.mean(axis=(0, 2, 3)).dimshuffle('x', 0, 'x', 'x')) * scale.dimshuffle('x', 0, 'x', 'x')
+f = theano.function([x, w, b, g, big, scale], [z] + T.grad(T.sum(z * g), [x, w, b])
+                    + [fastops.ChannelSum()(x), fastops.corr2d_valid(x, w),
+                       fastops.ChannelSum()(big), multi_step(normed), normed])
 out = f(rng.standard_normal((48, 8, 20, 20)).astype('float32'),
         rng.standard_normal((16, 8, 5, 5)).astype('float32'),
         rng.standard_normal(16).astype('float32'),
-        rng.standard_normal((48, 16, 8, 8)).astype('float32'))
+        rng.standard_normal((48, 16, 8, 8)).astype('float32'),
+        rng.standard_normal((1200, 16, 6, 6)).astype('float32'),
+        rng.standard_normal(16).astype('float32') * 2)
 np.savez(sys.argv[1], *out)
 """
 
 
 def test_results_do_not_depend_on_the_thread_count(tmpdir):
     """OpenMP on or off, any OMP_NUM_THREADS, any OPENBLAS_NUM_THREADS: the same bits
-    (the kernels call BLAS with one thread; OpenBLAS's own split would change the bits)."""
+    (the kernels call BLAS with one thread; OpenBLAS's own split would change the bits),
+    for the kernels and for Theano's elementwise loops on threads."""
     from gxnor import cpu
     script = str(tmpdir.join('threads.py'))
     with open(script, 'w') as handle:
@@ -280,7 +289,7 @@ def test_results_do_not_depend_on_the_thread_count(tmpdir):
         target = str(tmpdir.join('out%s%s%s.npz' % (omp, blas, openmp)))
         subprocess.check_call([sys.executable, script, target], env=env)
         with np.load(target) as data:
-            results.append([data['arr_%d' % k] for k in range(6)])
+            results.append([data['arr_%d' % k] for k in range(9)])
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert a.tobytes() == b.tobytes()

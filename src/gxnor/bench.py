@@ -31,7 +31,7 @@ import platform
 import resource
 import sys
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
@@ -242,10 +242,10 @@ def format_table(results):
 def summary(results):
     """Lines comparing the configurations of each net (kernels, threads, system time)."""
     lines = []
-    by_net = defaultdict(list)
+    by_net = OrderedDict()
     for r in results:
-        by_net[r['net']].append(r)
-    for name, rows in sorted(by_net.items()):
+        by_net.setdefault(r['net'], []).append(r)
+    for name, rows in by_net.items():
         threads = sorted(set(r['threads'] for r in rows))
         most = threads[-1]
         fast = dict((r['threads'], r) for r in rows if r['kernels'] == 'fast')
@@ -313,8 +313,9 @@ def main(argv=None):
     parser.add_argument('--estimate', default='',
                         help='comma-separated nets whose epoch time is only estimated: the '
                         'fast path at --estimate-batch, one step, the most threads')
-    parser.add_argument('--estimate-batch', type=int, default=100,
-                        help='batch size of the estimates (default: 100)')
+    parser.add_argument('--estimate-batch', type=int, default=None,
+                        help='batch size of the estimates (default: the released one; a '
+                        'batch under 1000 leaves Theano\'s elementwise loops on one thread)')
     args = parser.parse_args(argv)
     nets = [n.strip() for n in args.nets.split(',') if n.strip()]
     estimates = [n.strip() for n in args.estimate.split(',') if n.strip()]

@@ -13,6 +13,15 @@ Applied by the package itself at import (``gxnor/__init__``), so every entry poi
   threads when Theano's ``openmp`` flag is on, calling BLAS single-threaded inside; the
   results do not depend on the number of threads (tested). ``OMP_WAIT_POLICY=PASSIVE``
   keeps idle threads from spinning on a busy machine.
+* **Elementwise loops on threads.** Theano 0.8.2 puts ``omp parallel for
+  if(n >= openmp_elemwise_minsize)`` on EACH loop level of an elementwise op, with n that
+  level's length, not the tensor's size: at the default 200000 no loop of a
+  (10000, 32, 12, 12) batch-norm or activation ever ran on a second core (measured: the
+  same time with 1 and 2 threads). ``openmp_elemwise_minsize=1000`` lets the loop over a
+  batch of 1000 or more images run on every core (2.4x faster on 2 cores for the
+  activation of MNIST's first layer). Each element is computed by the same code, so no
+  number changes. Theano's module cache does not key on this flag: modules compiled
+  before it keep their old threshold (``rm -rf build/theano`` recompiles them).
 
 ``GXNOR_TUNING=0`` leaves the process as it was (for comparisons); a user's own
 ``openmp`` Theano flag, ``OMP_WAIT_POLICY`` or ``MALLOC_*`` variables are respected.
@@ -35,6 +44,9 @@ _M_TOP_PAD = -2
 _M_MMAP_MAX = -4
 
 _STATE = {}
+
+# Elementwise loops at least this long run on OpenMP threads (see the docstring).
+ELEMWISE_MINSIZE = '1000'
 
 
 def _keep_freed_memory():
@@ -60,8 +72,12 @@ def apply(environ=None):
         _STATE.update(applied=False)
         return dict(_STATE)
     flags = environ.get('THEANO_FLAGS', '')
-    if not theano_flag_set(flags, 'openmp'):
-        environ['THEANO_FLAGS'] = 'openmp=True' + (',' + flags if flags else '')
+    ours = [(name, value) for name, value in (('openmp', 'True'),
+                                               ('openmp_elemwise_minsize', ELEMWISE_MINSIZE))
+            if not theano_flag_set(flags, name)]
+    if ours:
+        environ['THEANO_FLAGS'] = ','.join(['%s=%s' % item for item in ours]
+                                           + ([flags] if flags else []))
     environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     _STATE.update(applied=True, heap_reuse=_keep_freed_memory())
     return dict(_STATE)
