@@ -105,6 +105,53 @@ def test_pool_layer_geometry_and_refusal():
 
 # --------------------------------------------------------------------------- channel sums
 
+def _activation_inputs(dtype, r, N):
+    """Random values, every threshold and its float neighbours, zeros, NaN and infinities;
+    3 x 100000 elements, enough for the threaded loop."""
+    rng = np.random.RandomState(11)
+    thresholds = np.array([r + j / 2.0 ** (N - 1) for j in range(2 ** (N - 1) + 1)], dtype)
+    special = np.concatenate([thresholds, np.nextafter(thresholds, dtype(np.inf)),
+                              np.nextafter(thresholds, dtype(-np.inf))])
+    special = np.concatenate([special, -special,
+                              np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf,
+                                        1e30, -1e30, 1e-40, -1e-40], dtype)])
+    values = (rng.standard_normal(300000) * 2).astype(dtype)
+    values[:len(special)] = special
+    return values.reshape(3, 100000)
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+@pytest.mark.parametrize('r,N', [(1.0, 1), (0.5, 1), (0.0, 2), (0.3, 3), (1.0, 2)])
+def test_multi_step_op_is_the_theano_expression_bit_for_bit(dtype, r, N):
+    from gxnor.discretization import multi_step
+    x = T.matrix(dtype=dtype)
+    ours = theano.function([x], fastops.multi_step(x, r, N))
+    theirs = theano.function([x], multi_step(x, r, N), mode=fastops.compile_mode('theano'))
+    values = _activation_inputs(np.dtype(dtype).type, r, N)
+    got, expected = ours(values), theirs(values)
+    assert got.dtype == expected.dtype and got.shape == values.shape
+    assert got.tobytes() == expected.tobytes()          # signs of zeros and NaNs included
+    levels = set(np.unique(got[~np.isnan(got)]).tolist())
+    assert levels <= set(np.arange(-1, 1.0001, 1.0 / 2 ** (N - 1)).tolist())
+    # strided input (a transposed view) gives the same
+    assert ours(values.T.copy().T).tobytes() == got.tobytes()
+
+
+def test_activation_layer_uses_the_op_only_on_the_fast_kernels():
+    from gxnor.layers import DiscreteActivationLayer
+    x = T.tensor4()
+    layer = InputLayer((None, 2, 3, 3), input_var=x)
+    values = np.random.RandomState(2).standard_normal((4, 2, 3, 3)).astype('float32') * 2
+    outputs, kinds = [], []
+    for kernels in ('fast', 'theano'):
+        out = get_output(DiscreteActivationLayer(layer, N=2, kernels=kernels))
+        f = theano.function([x], [out, T.grad(T.sum(out * x), x)])
+        kinds.append([type(node.op).__name__ for node in f.maker.fgraph.toposort()])
+        outputs.append([a.tobytes() for a in f(values)])
+    assert 'MultiStep' in kinds[0] and 'MultiStep' not in kinds[1]
+    assert outputs[0] == outputs[1]                     # value and pulse gradient
+
+
 @pytest.mark.parametrize('shape', [(37, 5, 7, 3), (300, 4, 12, 12), (9, 3, 1, 1), (1000, 7),
                                    (130, 4, 9)])
 def test_channel_sum_is_the_float64_sum(shape):
@@ -358,7 +405,7 @@ def test_released_nets_use_the_fast_ops():
     x = T.tensor4('x')
     f = theano.function([x], get_output(build_network('mnist', x), deterministic=True))
     ops = _ops(f)
-    assert ops.count('ConvPool2x2') == 2
+    assert ops.count('ConvPool2x2') == 2 and ops.count('MultiStep') == 3
     assert not [name for name in ops if name in ('CorrMM', 'Pool', 'MaxPoolGrad')]
 
 

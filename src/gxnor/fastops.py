@@ -51,7 +51,8 @@ __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channe
            'local_channel_sum', 'Corr2dValid', 'Corr2dValidGradWeights',
            'Corr2dValidGradInputs', 'ConvPool2x2', 'ConvPool2x2GradWeights',
            'ConvPool2x2GradInputs', 'conv2d', 'corr2d_valid', 'conv_pool_2x2', 'fuse_bias_pool',
-           'POOL_GRAD_RULES', 'KERNELS', 'check_pool_grad', 'check_kernels', 'compile_mode']
+           'POOL_GRAD_RULES', 'KERNELS', 'check_pool_grad', 'check_kernels', 'compile_mode',
+           'MultiStep', 'multi_step']
 
 # Floats per im2col buffer (a chunk of whole images, at least one): big enough for an
 # efficient gemm, small enough for a core's L2 cache (1 MB; measured best of 64K..4M on
@@ -75,6 +76,7 @@ _C_TYPES = {'float32': 'float', 'float64': 'double'}
 _COMMON_C = r"""
 #include <string.h>
 #include <stdlib.h>
+#include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -233,6 +235,24 @@ static void gx_pool_bwd_TYPE(const TYPE* x, const TYPE* gz, TYPE* gx, npy_intp p
         }
         if (H & 1)
             memset(op + (H - 1) * W, 0, W * sizeof(TYPE));
+    }
+}
+
+/* ---- the multi-step activation phi_r, forward: the expression of
+   gxnor.discretization.multi_step, operation for operation in TYPE:
+   above = |x| - r; above >= 0 ? sgn(x) * minimum(1, d (floor(above / d) + 1)) : 0,
+   with Theano's sgn (NaN -> NaN, +-0 -> +0) and minimum (NaN -> NaN). d is a power of
+   two, so the division and the product are exact and the result is fixed by above. */
+static void gx_multi_step_TYPE(const TYPE* x, TYPE* z, npy_intp n, TYPE r, TYPE d)
+{
+    #pragma omp parallel for schedule(static) if (n >= GX_SUM_PARALLEL)
+    for (npy_intp k = 0; k < n; ++k) {
+        const TYPE v = x[k];
+        const TYPE above = fabs(v) - r;
+        const TYPE level = d * (floor(above / d) + (TYPE)1);
+        const TYPE capped = level < (TYPE)1 ? level : ((TYPE)1 <= level ? (TYPE)1 : (TYPE)NAN);
+        const TYPE sign = v > 0 ? (TYPE)1 : (v < 0 ? (TYPE)-1 : (v != v ? (TYPE)NAN : (TYPE)0));
+        z[k] = above >= 0 ? sign * capped : (TYPE)0;
     }
 }
 
@@ -823,6 +843,69 @@ def local_channel_sum(node):
     if op.acc_dtype != 'float64' or sorted(op.axis or ()) != [0] + list(range(2, x.ndim)):
         return False
     return [ChannelSum()(x)]
+
+
+# ------------------------------------------------------------------------ activation
+
+class MultiStep(_FastOp):
+    """Forward value of the multi-step activation phi_r (:func:`gxnor.discretization.multi_step`)
+    in one pass, bit for bit: the same float operations on each element, and only those
+    whose results are exact but for ``|x| - r`` (one rounding, as in Theano; ``r`` enters
+    as a float32, as ``floatX`` makes it there). Theano's
+    version is two or three elementwise passes with branches on random data (the
+    activation of a conv layer was the most expensive elementwise op of a train step).
+    Its gradient is zero, as that of the Theano expression (floor, sign and switch); the
+    layers take theirs from :class:`gxnor.discretization.PulseGradient`.
+    """
+
+    __props__ = ('openmp', 'r', 'N')
+
+    def __init__(self, r=1.0, N=1, openmp=None):
+        super(MultiStep, self).__init__(openmp=openmp)
+        self.r = float(r)
+        self.N = int(N)
+        if self.N < 1:
+            raise ValueError("MultiStep needs N >= 1, got %r" % (N,))
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        if x.dtype not in _C_TYPES:
+            raise TypeError("MultiStep needs a float32/float64 tensor, got %s" % x.dtype)
+        return Apply(self, [x], [x.type()])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def grad(self, inputs, output_grads):
+        return [T.zeros_like(inputs[0])]
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        x, = inputs
+        z, = outputs
+        ctype = _C_TYPES[node.inputs[0].dtype]
+        return """
+        {
+            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
+            if (!xc) { %(fail)s }
+            if (gx_prepare_output(&%(z)s, PyArray_NDIM(xc), PyArray_DIMS(xc), PyArray_TYPE(xc))) {
+                Py_DECREF(xc);
+                %(fail)s
+            }
+            const %(ctype)s* src = (const %(ctype)s*)PyArray_DATA(xc);
+            %(ctype)s* dst = (%(ctype)s*)PyArray_DATA(%(z)s);
+            const npy_intp n = PyArray_SIZE(xc);
+            Py_BEGIN_ALLOW_THREADS
+            gx_multi_step_%(ctype)s(src, dst, n, (%(ctype)s)(float)%(r)r, (%(ctype)s)%(d)r);
+            Py_END_ALLOW_THREADS
+            Py_DECREF(xc);
+        }
+        """ % dict(x=x, z=z, ctype=ctype, fail=sub['fail'], r=self.r,
+                   d=1.0 / 2 ** (self.N - 1))
+
+
+def multi_step(x, r=1.0, N=1):
+    """phi_r(x) by :class:`MultiStep` (the value of gxnor.discretization.multi_step)."""
+    return MultiStep(r, N)(x)
 
 
 # ------------------------------------------------------------------------ convolution

@@ -18,9 +18,10 @@ import theano.tensor as T
 from lasagne.layers import Conv2DLayer, DenseLayer, Layer
 from lasagne.nonlinearities import identity
 
-from .discretization import check_activation_space, check_weight_space, discretize_activation
+from .discretization import (PulseGradient, check_activation_space, check_weight_space,
+                             discretize_activation)
 from .fastops import (check_kernels, check_pool_grad, conv2d as fast_conv2d, fuse_bias_pool,
-                      max_pool_2x2)
+                      max_pool_2x2, multi_step as fast_multi_step)
 from .pooling import theano_max_pool_2x2
 
 __all__ = ['DiscreteDenseLayer', 'DiscreteConv2DLayer', 'BatchNormLayer',
@@ -162,17 +163,24 @@ class DiscreteActivationLayer(Layer):
     """The multi-step activation phi_r with its pulse derivative (see discretization.py).
 
     ``N=None`` keeps full-precision activations (identity), for the paper's special cases.
+    ``kernels='fast'`` computes phi_r's value with :class:`gxnor.fastops.MultiStep` (one
+    pass, the same bits), ``'theano'`` with Theano's elementwise ops.
     """
 
-    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape='rectangular', **kwargs):
+    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape='rectangular', kernels='fast',
+                 **kwargs):
         super(DiscreteActivationLayer, self).__init__(incoming, **kwargs)
         if N is not None:
             check_activation_space(r, a, N, shape)
-        self.r, self.a, self.N, self.shape = r, a, N, shape
+        check_kernels(kernels)
+        self.r, self.a, self.N, self.shape, self.kernels = r, a, N, shape, kernels
 
     def get_output_for(self, input, **kwargs):
         if self.N is None:
             return input
+        if self.kernels == 'fast':
+            return PulseGradient(self.r, self.a, self.N, self.shape)(
+                fast_multi_step(input, self.r, self.N), input)
         return discretize_activation(input, self.r, self.a, self.N, self.shape)
 
 

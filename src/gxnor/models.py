@@ -73,7 +73,8 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
             layer = DiscreteDenseLayer(layer, spec.units, init_scale=spec.init_scale, **weights)
         layer = BatchNormLayer(layer, epsilon=bn_epsilon, alpha=bn_alpha)
         if not last:
-            layer = DiscreteActivationLayer(layer, r=act_r, a=act_a, N=act_N, shape=pulse_shape)
+            layer = DiscreteActivationLayer(layer, r=act_r, a=act_a, N=act_N, shape=pulse_shape,
+                                            kernels=kernels)
     return layer
 
 
