@@ -152,6 +152,62 @@ def test_activation_layer_uses_the_op_only_on_the_fast_kernels():
     assert outputs[0] == outputs[1]                     # value and pulse gradient
 
 
+@pytest.mark.parametrize('pad,xshape,wshape', [((1, 1), (5, 3, 8, 8), (4, 3, 3, 3)),
+                                               ((2, 1), (3, 2, 7, 9), (3, 2, 5, 3)),
+                                               ((1, 0), (4, 2, 6, 6), (2, 2, 3, 3))])
+def test_padded_conv_is_the_explicitly_padded_one_bit_for_bit(pad, xshape, wshape):
+    """Zeros read in place = an explicitly zero-padded copy: the same sums in the same
+    order, forward and both gradients, plain and fused with bias and pooling."""
+    rng = np.random.RandomState(4)
+    x, w, b, g = T.tensor4(), T.tensor4(), T.vector(), T.tensor4()
+    ph, pw = pad
+    padded = T.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw))
+    padded = T.set_subtensor(padded[:, :, ph:padded.shape[2] - ph, pw:padded.shape[3] - pw], x)
+    outs = []
+    for implicit in (True, False):
+        conv = (fastops.Corr2dValid(pad=pad)(x, w) if implicit
+                else fastops.Corr2dValid()(padded, w))
+        fused = (fastops.ConvPool2x2(pad=pad, pool_grad='one')(x, w, b)[0] if implicit
+                 else fastops.ConvPool2x2(pool_grad='one')(padded, w, b)[0])
+        cost = T.sum(conv * g) + T.sum(fused ** 2)
+        outs.append(theano.function([x, w, b, g], [conv, fused] + T.grad(cost, [x, w, b]),
+                                    on_unused_input='ignore'))
+    n, c, h, wd = xshape
+    oh, ow = h + 2 * ph - wshape[2] + 1, wd + 2 * pw - wshape[3] + 1
+    values = [np.round(rng.standard_normal(xshape) * 2).astype('float32'),
+              rng.standard_normal(wshape).astype('float32'),
+              rng.standard_normal(wshape[0]).astype('float32'),
+              rng.standard_normal((n, wshape[0], oh, ow)).astype('float32')]
+    implicit, explicit = [f(*values) for f in outs]
+    assert implicit[0].shape == (n, wshape[0], oh, ow)
+    for a, e in zip(implicit, explicit):
+        assert a.shape == e.shape and a.tobytes() == e.tobytes()
+    # and it is the convolution Theano computes with that border (up to float32 sums)
+    theirs = theano.function([x, w], T.nnet.conv2d(x, w[:, :, ::-1, ::-1], border_mode=pad),
+                             mode=fastops.compile_mode('theano'))
+    np.testing.assert_allclose(implicit[0], theirs(*values[:2]), rtol=1e-5, atol=1e-5)
+
+
+def test_padded_conv_layer_skips_the_padded_copy_with_the_same_bits():
+    from lasagne.layers import Conv2DLayer
+    from gxnor.layers import DiscreteConv2DLayer, MaxPool2x2Layer
+    x = T.tensor4()
+    layer = DiscreteConv2DLayer(InputLayer((None, 3, 6, 6), input_var=x), 4, 3, pad=1)
+    pooled = MaxPool2x2Layer(layer)
+    ours = get_output(pooled)
+    lasagne_way = MaxPool2x2Layer(layer).get_output_for(Conv2DLayer.get_output_for(layer, x))
+    values = np.random.RandomState(5).standard_normal((7, 3, 6, 6)).astype('float32')
+    params = [layer.W, layer.b]
+    f = theano.function([x], [ours] + T.grad(T.sum(ours ** 2), [x] + params))
+    g = theano.function([x], [lasagne_way] + T.grad(T.sum(lasagne_way ** 2), [x] + params))
+    ops = [type(node.op).__name__ for node in f.maker.fgraph.toposort()]
+    theirs = [type(node.op).__name__ for node in g.maker.fgraph.toposort()]
+    # the padded copy (a set_subtensor into zeros) is gone; the filter flip's gradient stays
+    assert ops.count('IncSubtensor') == theirs.count('IncSubtensor') - 1 == 1
+    assert 'ConvPool2x2' in ops
+    assert [a.tobytes() for a in f(values)] == [a.tobytes() for a in g(values)]
+
+
 @pytest.mark.parametrize('shape', [(37, 5, 7, 3), (300, 4, 12, 12), (9, 3, 1, 1), (1000, 7),
                                    (130, 4, 9)])
 def test_channel_sum_is_the_float64_sum(shape):

@@ -317,33 +317,53 @@ static void gx_gemm_TYPE(char ta, char tb, int M, int N, int K, TYPE alpha, cons
 }
 
 static void gx_im2col_TYPE(const TYPE* x, TYPE* col, npy_intp nb, npy_intp C, npy_intp H,
-                           npy_intp W, npy_intp kh, npy_intp kw)
+                           npy_intp W, npy_intp kh, npy_intp kw, npy_intp ph, npy_intp pw)
 {
-    const npy_intp oh = H - kh + 1, ow = W - kw + 1, P = oh * ow, ld = nb * P;
+    const npy_intp oh = H + 2 * ph - kh + 1, ow = W + 2 * pw - kw + 1, P = oh * ow, ld = nb * P;
     for (npy_intp bc = 0; bc < nb * C; ++bc) {
         const npy_intp b = bc / C, c = bc - b * C;
         const TYPE* xp = x + bc * H * W;
         for (npy_intp i = 0; i < kh; ++i)
             for (npy_intp j = 0; j < kw; ++j) {
                 TYPE* dst = col + ((c * kh + i) * kw + j) * ld + b * P;
-                const TYPE* src = xp + i * W + j;
-                /* oh rows of ow floats; the usual widths get copies of constant size */
-                switch (ow) {
-                GX_ROWS_CASE(4) GX_ROWS_CASE(8) GX_ROWS_CASE(12) GX_ROWS_CASE(16)
-                GX_ROWS_CASE(24) GX_ROWS_CASE(32)
-                default:
-                    for (npy_intp u = 0; u < oh; ++u)
-                        memcpy(dst + u * ow, src + u * W, ow * sizeof(TYPE));
+                if (ph == 0 && pw == 0) {
+                    const TYPE* src = xp + i * W + j;
+                    /* oh rows of ow floats; the usual widths get copies of constant size */
+                    switch (ow) {
+                    GX_ROWS_CASE(4) GX_ROWS_CASE(8) GX_ROWS_CASE(12) GX_ROWS_CASE(16)
+                    GX_ROWS_CASE(24) GX_ROWS_CASE(32)
+                    default:
+                        for (npy_intp u = 0; u < oh; ++u)
+                            memcpy(dst + u * ow, src + u * W, ow * sizeof(TYPE));
+                    }
+                    continue;
+                }
+                /* zero padding: output column v reads input column v + j - pw, valid for
+                   v in [v0, v1); rows outside the input are zeros */
+                const npy_intp v0 = pw - j > 0 ? pw - j : 0;
+                const npy_intp v1 = W + pw - j < ow ? W + pw - j : ow;
+                for (npy_intp u = 0; u < oh; ++u) {
+                    TYPE* d = dst + u * ow;
+                    const npy_intp row = u + i - ph;
+                    if (row < 0 || row >= H || v1 <= v0) {
+                        memset(d, 0, ow * sizeof(TYPE));
+                        continue;
+                    }
+                    if (v0 > 0) memset(d, 0, v0 * sizeof(TYPE));
+                    memcpy(d + v0, xp + row * W + (v0 + j - pw), (v1 - v0) * sizeof(TYPE));
+                    if (v1 < ow) memset(d + v1, 0, (ow - v1) * sizeof(TYPE));
                 }
             }
     }
 }
 
-/* gx (nb, C, H, W) = fold of col (K x nb P), taps added in the order k = (c, i, j). */
+/* gx (nb, C, H, W) = fold of col (K x nb P), taps added in the order k = (c, i, j);
+   with padding, the taps that fall on the zero border are dropped (what the gradient of
+   an explicitly padded input, cropped, would hold: the same additions in the same order). */
 static void gx_col2im_TYPE(const TYPE* col, TYPE* gx, npy_intp nb, npy_intp C, npy_intp H,
-                           npy_intp W, npy_intp kh, npy_intp kw)
+                           npy_intp W, npy_intp kh, npy_intp kw, npy_intp ph, npy_intp pw)
 {
-    const npy_intp oh = H - kh + 1, ow = W - kw + 1, P = oh * ow, ld = nb * P;
+    const npy_intp oh = H + 2 * ph - kh + 1, ow = W + 2 * pw - kw + 1, P = oh * ow, ld = nb * P;
     for (npy_intp bc = 0; bc < nb * C; ++bc) {
         const npy_intp b = bc / C, c = bc - b * C;
         TYPE* gp = gx + bc * H * W;
@@ -351,10 +371,15 @@ static void gx_col2im_TYPE(const TYPE* col, TYPE* gx, npy_intp nb, npy_intp C, n
         for (npy_intp i = 0; i < kh; ++i)
             for (npy_intp j = 0; j < kw; ++j) {
                 const TYPE* src = col + ((c * kh + i) * kw + j) * ld + b * P;
+                const npy_intp v0 = pw - j > 0 ? pw - j : 0;
+                const npy_intp v1 = W + pw - j < ow ? W + pw - j : ow;
                 for (npy_intp u = 0; u < oh; ++u) {
-                    TYPE* d = gp + (u + i) * W + j;
-                    const TYPE* s = src + u * ow;
-                    for (npy_intp v = 0; v < ow; ++v)
+                    const npy_intp row = u + i - ph;
+                    if (row < 0 || row >= H)
+                        continue;
+                    TYPE* d = gp + row * W + (v0 + j - pw);
+                    const TYPE* s = src + u * ow + v0;
+                    for (npy_intp v = 0; v < v1 - v0; ++v)
                         d[v] += s[v];
                 }
             }
@@ -479,10 +504,11 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const 
                                const TYPE* w,
                                const TYPE* bias, const TYPE* gy, npy_uint8* mask, TYPE* out,
                                TYPE* acc, npy_intp n0, npy_intp nb, npy_intp C, npy_intp H,
-                               npy_intp W, npy_intp F, npy_intp kh, npy_intp kw, TYPE* col,
-                               TYPE* buf)
+                               npy_intp W, npy_intp F, npy_intp kh, npy_intp kw, npy_intp ph,
+                               npy_intp pw, TYPE* col, TYPE* buf)
 {
-    const npy_intp oh = H - kh + 1, ow = W - kw + 1, P = oh * ow, K = C * kh * kw;
+    const npy_intp oh = H + 2 * ph - kh + 1, ow = W + 2 * pw - kw + 1, P = oh * ow;
+    const npy_intp K = C * kh * kw;
     const npy_intp Q = (oh / 2) * (ow / 2);
     const npy_intp out_image = pooled ? F * Q : F * P;   /* per image, in out / gy */
     const int ld = (int)(nb * P);
@@ -493,7 +519,7 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const 
             gx_shuffle_TYPE((TYPE*)gy + n0 * out_image, buf, nb, F, P, 1);
     }
     if (direction == 0) {
-        gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw);
+        gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw, ph, pw);
         gx_gemm_TYPE('N', 'N', (int)F, ld, (int)K, 1, w, (int)K, col, ld, 0, buf, ld);
         if (pooled)
             gx_bias_pool_TYPE(buf, bias, out + n0 * out_image, mask + n0 * F * Q, nb, F, oh, ow,
@@ -501,11 +527,11 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const 
         else
             gx_shuffle_TYPE(out + n0 * out_image, buf, nb, F, P, 0);
     } else if (direction == 1) {
-        gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw);
+        gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw, ph, pw);
         gx_gemm_TYPE('N', 'T', (int)F, (int)K, ld, 1, buf, ld, col, ld, 1, acc, (int)K);
     } else {
         gx_gemm_TYPE('T', 'N', (int)K, ld, (int)F, 1, w, (int)K, buf, ld, 0, col, ld);
-        gx_col2im_TYPE(col, out + n0 * C * H * W, nb, C, H, W, kh, kw);
+        gx_col2im_TYPE(col, out + n0 * C * H * W, nb, C, H, W, kh, kw, ph, pw);
     }
 }
 
@@ -523,9 +549,10 @@ static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x
                         const TYPE* w,
                         const TYPE* bias, const TYPE* gy, npy_uint8* mask, TYPE* out,
                         TYPE* gb, npy_intp N, npy_intp C, npy_intp H, npy_intp W, npy_intp F,
-                        npy_intp kh, npy_intp kw, npy_intp target)
+                        npy_intp kh, npy_intp kw, npy_intp ph, npy_intp pw, npy_intp target)
 {
-    const npy_intp oh = H - kh + 1, ow = W - kw + 1, P = oh * ow, K = C * kh * kw;
+    const npy_intp oh = H + 2 * ph - kh + 1, ow = W + 2 * pw - kw + 1, P = oh * ow;
+    const npy_intp K = C * kh * kw;
     const npy_intp Q = (oh / 2) * (ow / 2);
     if (direction == 1) {
         memset(out, 0, F * K * sizeof(TYPE));
@@ -573,7 +600,7 @@ static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x
             for (npy_intp c = c0; c < c1; ++c) {
                 const npy_intp n0 = c * B, nb = (N - n0 < B) ? N - n0 : B;
                 gx_conv_chunk_TYPE(direction, pooled, first_only, x, w, bias, gy, mask, out, acc,
-                                   n0, nb, C, H, W, F, kh, kw, col, buf);
+                                   n0, nb, C, H, W, F, kh, kw, ph, pw, col, buf);
             }
         }
         free(col);
@@ -917,20 +944,25 @@ class _ConvBase(_FastOp):
     first, the gradient ops only for their shapes.
     """
 
-    __props__ = ('openmp', 'chunk_floats', 'pool_grad')
+    __props__ = ('openmp', 'chunk_floats', 'pool_grad', 'pad')
     direction = None   # 0 forward, 1 filter (and bias) gradient, 2 input gradient
     pooled = False     # True: conv + bias + 2x2 max pool
     roles = ()         # names of the inputs, among x, w, b, gy, mask
 
-    def __init__(self, openmp=None, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all'):
+    def __init__(self, openmp=None, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all',
+                 pad=(0, 0)):
         super(_ConvBase, self).__init__(openmp=openmp)
         check_pool_grad(pool_grad)
         self.chunk_floats = int(chunk_floats)
         self.pool_grad = pool_grad   # used by ConvPool2x2's forward mask only
+        pad = tuple(int(p) for p in pad)
+        if len(pad) != 2 or min(pad) < 0:
+            raise ValueError("pad must be two non-negative integers, got %r" % (pad,))
+        self.pad = pad               # zeros around each image (rows, columns)
 
     def _kwargs(self):
         return dict(openmp=self.openmp, chunk_floats=self.chunk_floats,
-                    pool_grad=self.pool_grad)
+                    pool_grad=self.pool_grad, pad=self.pad)
 
     def _check_inputs(self, *inputs):
         x = _float_tensor(inputs[0], 4, '%s input' % type(self).__name__)
@@ -966,7 +998,7 @@ class _ConvBase(_FastOp):
             const npy_intp* xd = PyArray_DIMS(x_c);
             const npy_intp* wd = PyArray_DIMS(w_c);
             N = xd[0]; C = xd[1]; H = xd[2]; W = xd[3]; F = wd[0]; kh = wd[2]; kw = wd[3];
-            oh = H - kh + 1; ow = W - kw + 1;
+            oh = H + 2 * %(ph)d - kh + 1; ow = W + 2 * %(pw)d - kw + 1;
             if (wd[1] != C || kh < 1 || kw < 1 || oh < 1 || ow < 1) {
                 PyErr_SetString(PyExc_ValueError, "%(op)s: the filters do not fit the input");
                 err = 1;
@@ -987,7 +1019,8 @@ class _ConvBase(_FastOp):
                 err = 1;
             }
         }
-        """ % dict(op=type(self).__name__, pooled=int(self.pooled)))
+        """ % dict(op=type(self).__name__, pooled=int(self.pooled), ph=self.pad[0],
+                   pw=self.pad[1]))
         # Outputs: (variable, number of dims, dims, type number).
         typenum = 'PyArray_TYPE(x_c)'
         if self.direction == 0:
@@ -1025,7 +1058,7 @@ class _ConvBase(_FastOp):
             err = gx_conv_%(ctype)s(%(direction)d, %(pooled)d, %(first)d, %(x)s, %(w)s, %(b)s,
                                    %(gy)s,
                                    %(mask)s, (%(ctype)s*)PyArray_DATA(%(out)s), %(gb)s,
-                                   N, C, H, W, F, kh, kw, %(chunk)d);
+                                   N, C, H, W, F, kh, kw, %(ph)d, %(pw)d, %(chunk)d);
             Py_END_ALLOW_THREADS
             if (err == 1)
                 PyErr_NoMemory();
@@ -1040,17 +1073,19 @@ class _ConvBase(_FastOp):
                     x=data('x', const), w=data('w', const), b=data('b', const),
                     gy=data('gy', const), mask=mask_ptr, out=outs[0][0], gb=gb_ptr,
                     op=type(self).__name__,
-                    chunk=self.chunk_floats, fail=sub['fail']))
+                    chunk=self.chunk_floats, fail=sub['fail'], ph=self.pad[0], pw=self.pad[1]))
         return '\n'.join(code)
 
 
-def _conv_shape(x_shape, w_shape):
+def _conv_shape(x_shape, w_shape, pad=(0, 0)):
     (n, _, h, w), (f, _, kh, kw) = x_shape, w_shape
-    return n, f, h - kh + 1, w - kw + 1
+    return n, f, h + 2 * pad[0] - kh + 1, w + 2 * pad[1] - kw + 1
 
 
 class Corr2dValid(_ConvBase):
-    """``y[n, f] = sum_c corr_valid(x[n, c], w[f, c])`` (no filter flip), stride 1."""
+    """``y[n, f] = sum_c corr_valid(x[n, c], w[f, c])`` (no filter flip), stride 1, of x
+    with ``pad`` zeros around each image (read as zeros, never written: the same sums as
+    an explicitly padded input, and the input gradient of the cropped border dropped)."""
 
     direction = 0
     roles = ('x', 'w')
@@ -1061,7 +1096,7 @@ class Corr2dValid(_ConvBase):
         return Apply(self, [x, w], [out()])
 
     def infer_shape(self, node, shapes):
-        return [_conv_shape(*shapes)]
+        return [_conv_shape(shapes[0], shapes[1], self.pad)]
 
     def grad(self, inputs, output_grads):
         x, w = inputs
@@ -1121,7 +1156,7 @@ class ConvPool2x2(_ConvBase):
                                        T.TensorType('uint8', broadcastable)()])
 
     def infer_shape(self, node, shapes):
-        n, f, oh, ow = _conv_shape(shapes[0], shapes[1])
+        n, f, oh, ow = _conv_shape(shapes[0], shapes[1], self.pad)
         pooled = (n, f, oh // 2, ow // 2)
         return [pooled, pooled]
 
@@ -1168,9 +1203,9 @@ class ConvPool2x2GradInputs(_ConvBase):
         return [shapes[0]]
 
 
-def corr2d_valid(x, w, chunk_floats=DEFAULT_CHUNK_FLOATS):
-    """Valid cross-correlation (filters not flipped), stride 1."""
-    return Corr2dValid(chunk_floats=chunk_floats)(x, w)
+def corr2d_valid(x, w, chunk_floats=DEFAULT_CHUNK_FLOATS, pad=(0, 0)):
+    """Valid cross-correlation (filters not flipped), stride 1, of x zero-padded by ``pad``."""
+    return Corr2dValid(chunk_floats=chunk_floats, pad=pad)(x, w)
 
 
 def conv_pool_2x2(x, w, b, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all'):
@@ -1204,10 +1239,17 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode='val
            subsample=(1, 1), filter_flip=True, image_shape=None, **kwargs):
     """Drop-in for ``T.nnet.conv2d`` as Lasagne calls it (``convolution=`` argument).
 
-    ``border_mode='valid'`` with stride 1 runs :class:`Corr2dValid` on the flipped filters
-    (``filter_flip=True``: a true convolution, as ``T.nnet.conv2d``); anything else is
-    passed on to ``T.nnet.conv2d`` unchanged.
+    ``border_mode='valid'`` or a padding ``(p_rows, p_cols)`` (or one int) with stride 1
+    runs :class:`Corr2dValid` on the flipped filters (``filter_flip=True``: a true
+    convolution, as ``T.nnet.conv2d``); anything else is passed on to ``T.nnet.conv2d``
+    unchanged.
     """
+    pad = (0, 0)
+    if isinstance(border_mode, int) and not isinstance(border_mode, bool):
+        border_mode = (border_mode, border_mode)
+    if (isinstance(border_mode, tuple) and len(border_mode) == 2
+            and all(isinstance(p, int) and p >= 0 for p in border_mode)):
+        pad, border_mode = border_mode, 'valid'
     if border_mode != 'valid' or tuple(subsample) != (1, 1) or kwargs:
         if image_shape is not None and input_shape is None:
             input_shape = image_shape
@@ -1216,7 +1258,7 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode='val
                              subsample=subsample, filter_flip=filter_flip, **kwargs)
     if filter_flip:
         filters = filters[:, :, ::-1, ::-1]
-    return Corr2dValid()(input, filters)
+    return Corr2dValid(pad=pad)(input, filters)
 
 
 def check_kernels(kernels):
