@@ -120,6 +120,13 @@ static inline double gx_keep_double(double v, unsigned bit)
     for (npy_intp u = 0; u < oh; ++u) memcpy(dst + u * (n), src + u * W, (n) * sizeof(*dst)); \
     break;
 
+/* fabs and floor in the type at hand (the float ones vectorise; both are exact, so the
+   results are those of the double ones). */
+#define GX_FABS_float fabsf
+#define GX_FABS_double fabs
+#define GX_FLOOR_float floorf
+#define GX_FLOOR_double floor
+
 /* Images per partial sum of the channel sums (see gx_channel_sum_*), and the size from
    which the blocks are shared among threads. */
 #define GX_SUM_BLOCK 64
@@ -240,19 +247,22 @@ static void gx_pool_bwd_TYPE(const TYPE* x, const TYPE* gz, TYPE* gx, npy_intp p
 
 /* ---- the multi-step activation phi_r, forward: the expression of
    gxnor.discretization.multi_step, operation for operation in TYPE:
-   above = |x| - r; above >= 0 ? sgn(x) * minimum(1, d (floor(above / d) + 1)) : 0,
-   with Theano's sgn (NaN -> NaN, +-0 -> +0) and minimum (NaN -> NaN). d is a power of
-   two, so the division and the product are exact and the result is fixed by above. */
+   above = |x| - r; above >= 0 ? sgn(x) * minimum(1, d (floor(above / d) + 1)) : 0.
+   d is a power of two, so dividing by it (here: multiplying by 1/d) and multiplying
+   by it are exact, and the result is fixed by above. Theano's sgn and minimum send NaN
+   to NaN, but a NaN x (the only source of a NaN above) fails above >= 0 and gives 0
+   there as here, so the selects below need no NaN branches: the loop vectorises. */
 static void gx_multi_step_TYPE(const TYPE* x, TYPE* z, npy_intp n, TYPE r, TYPE d)
 {
+    const TYPE inv_d = (TYPE)1 / d, one = 1, zero = 0;
     #pragma omp parallel for schedule(static) if (n >= GX_SUM_PARALLEL)
     for (npy_intp k = 0; k < n; ++k) {
         const TYPE v = x[k];
-        const TYPE above = fabs(v) - r;
-        const TYPE level = d * (floor(above / d) + (TYPE)1);
-        const TYPE capped = level < (TYPE)1 ? level : ((TYPE)1 <= level ? (TYPE)1 : (TYPE)NAN);
-        const TYPE sign = v > 0 ? (TYPE)1 : (v < 0 ? (TYPE)-1 : (v != v ? (TYPE)NAN : (TYPE)0));
-        z[k] = above >= 0 ? sign * capped : (TYPE)0;
+        const TYPE above = GX_FABS_TYPE(v) - r;
+        const TYPE level = d * (GX_FLOOR_TYPE(above * inv_d) + one);
+        const TYPE capped = level < one ? level : one;
+        const TYPE sign = v > zero ? one : (v < zero ? -one : zero);
+        z[k] = above >= zero ? sign * capped : zero;
     }
 }
 
@@ -905,6 +915,11 @@ class MultiStep(_FastOp):
 
     def grad(self, inputs, output_grads):
         return [T.zeros_like(inputs[0])]
+
+    def c_compile_args(self):
+        # lets g++ vectorise the loop (floor and the selects); it changes no result: no
+        # operation is reordered or contracted, only traps are assumed not to happen
+        return super(MultiStep, self).c_compile_args() + ['-fno-trapping-math']
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, = inputs
