@@ -82,28 +82,26 @@ def _library(name):
         return None
 
 
+# (library, its getter, its setter) of the thread counts set_threads changes
+_THREAD_CONTROLS = (('gomp', 'omp_get_max_threads', 'omp_set_num_threads'),
+                    ('openblas', 'openblas_get_num_threads', 'openblas_set_num_threads'))
+
+
 def set_threads(count):
-    """Set this process's OpenMP and OpenBLAS thread counts; returns the previous pair
-    (None where a library is not loaded). ``count=None`` changes nothing."""
-    gomp, blas = _library('gomp'), _library('openblas')
-    before = [None, None]
-    if gomp is not None and hasattr(gomp, 'omp_get_max_threads'):
-        before[0] = gomp.omp_get_max_threads()
-        if count is not None:
-            gomp.omp_set_num_threads(int(count))
-    if blas is not None and hasattr(blas, 'openblas_get_num_threads'):
-        before[1] = blas.openblas_get_num_threads()
-        if count is not None:
-            blas.openblas_set_num_threads(int(count))
+    """Set this process's OpenMP and OpenBLAS thread counts to ``count`` (one number, or
+    a pair as returned here); returns the previous pair (None where a library is not
+    loaded). ``None`` changes nothing; ``set_threads(previous)`` restores."""
+    counts = count if isinstance(count, tuple) else (count, count)
+    before = []
+    for (name, getter, setter), wanted in zip(_THREAD_CONTROLS, counts):
+        library = _library(name)
+        if library is None or not hasattr(library, getter):
+            before.append(None)
+            continue
+        before.append(getattr(library, getter)())
+        if wanted is not None:
+            getattr(library, setter)(int(wanted))
     return tuple(before)
-
-
-def _restore_threads(before):
-    gomp, blas = _library('gomp'), _library('openblas')
-    if before[0] is not None and gomp is not None:
-        gomp.omp_set_num_threads(before[0])
-    if before[1] is not None and blas is not None:
-        blas.openblas_set_num_threads(before[1])
 
 
 def _op_name(op, width=72):
@@ -165,7 +163,7 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels='fa
         train = [_timed(graph.train, x_batch, t_batch, 0.001) for _ in range(steps)]
         evaluation = [_timed(graph.evaluate, x_batch, t_batch) for _ in range(eval_steps)]
     finally:
-        _restore_threads(before)
+        set_threads(before)
 
     # The median step is less sensitive to other work on a shared machine.
     train_s, train_user, train_sys = [float(np.median(column)) for column in zip(*train)]

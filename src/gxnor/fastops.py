@@ -127,10 +127,12 @@ static inline double gx_keep_double(double v, unsigned bit)
 #define GX_FLOOR_float floorf
 #define GX_FLOOR_double floor
 
-/* Images per partial sum of the channel sums (see gx_channel_sum_*), and the size from
-   which the blocks are shared among threads. */
+/* Images per partial sum of the channel sums (see gx_channel_sum_*). */
 #define GX_SUM_BLOCK 64
-#define GX_SUM_PARALLEL (1 << 18)
+
+/* Elements from which a one-pass kernel (channel sums, activation) wakes its OpenMP
+   team: below it, waking the threads costs more than they save. */
+#define GX_PARALLEL_FLOATS (1 << 18)
 
 /* Fixed partial sums of a filter gradient (see gx_conv_*): at most GX_LANES, and at
    most GX_LANE_FLOATS floats for all of them. */
@@ -255,7 +257,7 @@ static void gx_pool_bwd_TYPE(const TYPE* x, const TYPE* gz, TYPE* gx, npy_intp p
 static void gx_multi_step_TYPE(const TYPE* x, TYPE* z, npy_intp n, TYPE r, TYPE d)
 {
     const TYPE inv_d = (TYPE)1 / d, one = 1, zero = 0;
-    #pragma omp parallel for schedule(static) if (n >= GX_SUM_PARALLEL)
+    #pragma omp parallel for schedule(static) if (n >= GX_PARALLEL_FLOATS)
     for (npy_intp k = 0; k < n; ++k) {
         const TYPE v = x[k];
         const TYPE above = GX_FABS_TYPE(v) - r;
@@ -270,7 +272,7 @@ static void gx_multi_step_TYPE(const TYPE* x, TYPE* z, npy_intp n, TYPE r, TYPE 
    Fixed blocks of GX_SUM_BLOCK images each give a partial sum per channel (each image
    row of R with four interleaved partial sums); the blocks are then added in order.
    Threads take whole blocks (the result does not depend on their number), when the
-   array is large enough to pay for waking the team (GX_SUM_PARALLEL floats). */
+   array is large enough to pay for waking the team (GX_PARALLEL_FLOATS elements). */
 static int gx_channel_sum_TYPE(const TYPE* x, TYPE* out, npy_intp N, npy_intp C, npy_intp R)
 {
     const npy_intp blocks = (N + GX_SUM_BLOCK - 1) / GX_SUM_BLOCK;
@@ -279,7 +281,7 @@ static int gx_channel_sum_TYPE(const TYPE* x, TYPE* out, npy_intp N, npy_intp C,
         PyErr_NoMemory();
         return 1;
     }
-    #pragma omp parallel for schedule(dynamic, 1) if (N * C * R >= GX_SUM_PARALLEL)
+    #pragma omp parallel for schedule(dynamic, 1) if (N * C * R >= GX_PARALLEL_FLOATS)
     for (npy_intp k = 0; k < blocks; ++k) {
         double* acc = part + k * C;
         const npy_intp n1 = (k + 1) * GX_SUM_BLOCK < N ? (k + 1) * GX_SUM_BLOCK : N;
