@@ -101,25 +101,84 @@ class TestActivationGradient(object):
         assert np.trapz(grad, points) == pytest.approx(1.0, abs=2e-4)
 
 
+def _every_float_near(points, steps):
+    """Every float32 within ``steps`` float32 steps of each point (> 0) and its negative."""
+    around = []
+    for point in points:
+        for value in (point, -point):
+            bits = np.array([value], np.float32).view(np.int32)[0]
+            # int32 bit patterns are ordered like the floats for either sign
+            around.append(np.arange(bits - steps, bits + steps + 1, dtype=np.int32))
+    return np.concatenate(around).view(np.float32)
+
+
 class TestReleasedEquivalence(object):
     """N = 1, r = 1, a = 0.5, rectangular is the authors' expression, break points included."""
 
-    def test_forward_and_gradient_identical(self):
+    def _compiled(self):
         x = T.vector('x')
-        released = D.released_ternary_activation(x)
-        ours = D.ternary_activation(x)
-        f = theano.function([x], [released, T.grad(T.sum(released), x),
-                                  ours, T.grad(T.sum(ours), x)])
+        c = T.vector('c')
+        outputs = []
+        for y in (D.released_ternary_activation(x), D.ternary_activation(x),
+                  D.ternary_activation(x, act_grad='exact')):
+            outputs += [y, T.grad(T.sum(c * y), x)]
+        return theano.function([x, c], outputs)
+
+    def test_forward_and_gradient_identical(self):
+        f = self._compiled()
         points = np.concatenate([np.arange(-3, 3, 1.0 / 4096).astype(np.float32),
-                                 _with_neighbours([0.5, 1.0, 1.5, 0.0])])
-        y_released, g_released, y_ours, g_ours = f(points)
+                                 _every_float_near([0.5, 1.0, 1.5], 1 << 16),
+                                 _with_neighbours([0.0])])
+        c = np.random.RandomState(1).uniform(-2, 2, points.shape).astype(np.float32)
+        y_released, g_released, y_ours, g_ours, y_exact, g_exact = f(points, c)
         np.testing.assert_array_equal(y_ours, y_released)
-        np.testing.assert_array_equal(g_ours, g_released)
+        # the same bits, the gradient's sign of zero included
+        assert g_ours.view(np.int32).tolist() == g_released.view(np.int32).tolist()
+        # 'exact' parts from the released rounding at -0.5 + 2^-24 only
+        parted = points[g_exact.view(np.int32) != g_released.view(np.int32)]
+        assert parted.tolist() == [np.float32(-0.5) + np.float32(2 ** -24)]
+        np.testing.assert_array_equal(y_exact, y_released)
         # the documented break-point values
-        at = {float(p): (float(y), float(g)) for p, y, g in zip(points, y_ours, g_ours)}
+        ones = np.ones_like(points)
+        _, g_unit, _, _, _, _ = f(points, ones)
+        at = {float(p): (float(y), float(g)) for p, y, g in zip(points, y_ours, g_unit)}
         assert at[1.0] == (1.0, 1.0) and at[-1.0] == (-1.0, 1.0)
         assert at[0.5] == (0.0, 1.0) and at[1.5] == (1.0, 1.0)
-        assert g_ours.max() == 1.0 and set(np.unique(y_ours)) == {-1.0, 0.0, 1.0}
+        assert at[-0.4999999403953552] == (0.0, 1.0) and at[0.4999999403953552] == (0.0, 0.0)
+        assert g_unit.max() == 1.0 and set(np.unique(y_ours)) == {-1.0, 0.0, 1.0}
+
+    @pytest.mark.parametrize('kernels', ['fast', 'theano'])
+    def test_activation_layer_gradient_is_the_released_one(self, kernels):
+        """The layers, either kernel set, follow the setting."""
+        from lasagne.layers import InputLayer, get_output
+        from gxnor.layers import DiscreteActivationLayer
+        x = T.vector('x')
+        c = T.vector('c')
+        points = _every_float_near([0.5, 1.5], 64)
+        c_value = np.ones_like(points)
+        grads = {}
+        for act_grad in D.ACT_GRAD_MODES:
+            layer = DiscreteActivationLayer(InputLayer((None,), x), kernels=kernels,
+                                            act_grad=act_grad)
+            grads[act_grad] = theano.function([x, c], T.grad(
+                T.sum(c * get_output(layer)), x))(points, c_value)
+        inside = np.abs(points) - 1
+        window = (np.abs(inside) <= 0.5).astype(np.float32)
+        np.testing.assert_array_equal(grads['exact'], window)
+        edge = points == np.float32(-0.5) + np.float32(2 ** -24)
+        np.testing.assert_array_equal(grads['released'], np.where(edge, 1, window))
+
+    def test_other_shapes_ignore_the_setting(self):
+        x = T.vector('x')
+        points = _every_float_near([0.5, 1.5], 64)
+        values = [theano.function([x], D.pulse_derivative(x, 1.0, 0.5, 1, 'triangular',
+                                                          act_grad))(points)
+                  for act_grad in D.ACT_GRAD_MODES]
+        assert values[0].tobytes() == values[1].tobytes()
+
+    def test_unknown_setting_is_refused(self):
+        with pytest.raises(ValueError, match='act_grad must be one of released, exact'):
+            D.PulseGradient(1.0, 0.5, 1, 'rectangular', 'approximate')
 
 
 class TestValidation(object):

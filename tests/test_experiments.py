@@ -76,3 +76,13 @@ def test_the_papers_platform_is_the_default_everywhere():
         configure('mnist', {'pool_grad': 'first'})
     with pytest.raises(ConfigError, match='kernels must be one of fast, theano'):
         configure('mnist', {'kernels': 'cuda'})
+
+
+def test_the_released_window_arithmetic_is_the_default_everywhere():
+    from gxnor.experiments import EXPERIMENTS, SETTINGS_BEFORE_THEY_EXISTED, configure
+    assert set(configure(name)['act_grad'] for name in EXPERIMENTS) == {'released'}
+    assert configure('mnist', {'act_grad': 'exact'})['act_grad'] == 'exact'
+    with pytest.raises(ConfigError, match='act_grad must be one of released, exact'):
+        configure('mnist', {'act_grad': 'autodiff'})
+    # runs recorded before the setting existed computed the exact window
+    assert SETTINGS_BEFORE_THEY_EXISTED == {'act_grad': 'exact'}

@@ -15,7 +15,8 @@ from collections import OrderedDict
 
 from .checkpoint import CheckpointError
 from .datasets import DataError, load_dataset
-from .experiments import EXPERIMENTS, ConfigError, configure, parse_overrides
+from .experiments import (EXPERIMENTS, SETTINGS_BEFORE_THEY_EXISTED, ConfigError, configure,
+                          parse_overrides)
 from .runs import RunFolder, RunFolderError, environment_facts
 from .train import Trainer, epoch_report, progress_bar
 
@@ -39,7 +40,7 @@ def _jsonable(value):
 
 
 def _check_same_settings(folder, config):
-    saved = folder.read_config().get('hyperparameters', {})
+    saved = dict(SETTINGS_BEFORE_THEY_EXISTED, **folder.read_config().get('hyperparameters', {}))
     current = _jsonable(config)
     changed = ['%s: run has %r, now %r' % (name, saved.get(name), current[name])
                for name in current if name != 'stop_after' and saved.get(name) != current[name]]

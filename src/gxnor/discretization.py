@@ -30,6 +30,20 @@ r = 1, a = 0.5, N = 1: derivative 1 on the CLOSED window ``0.5 <= |x| <= 1.5``.
 The triangular, Gaussian and exponential shapes are the paper's alternatives as we
 reconstruct them; only the rectangular one is confirmed by the released code.
 
+Float arithmetic of the rectangular window (``act_grad``). The released code does not
+test ``|x| - t`` against ``a``: its derivative is the autodiff of the hard-sigmoid clips,
+so a window passes the gradient where the clip's input ``(2 (x - t) + 1) / 2`` (for the
+threshold ``+t``; ``x + t`` for ``-t``) lies in ``[0, 1]``, rounded in float32. The two
+tests differ at one float32 value: at ``x = -0.49999994`` (``-0.5 + 2^-24``), ``x + 1``
+is ``0.50000006``, ``2 (x + 1) + 1`` rounds to ``2`` and the released window passes the
+gradient, while ``|x| - 1 = -0.50000006`` lies outside ``[-a, a]``. (Its mirror
+``+0.49999994`` is outside in both.) ``act_grad='released'`` (default) computes the
+released test, generalised to any ``r``, ``a``, ``N`` as one window per signed threshold
+``+-t_j``, whose clip input is ``((x -+ t_j) / a + 1) / 2``; ``'exact'`` tests
+``|(|x| - t_j)| <= a`` as written above. The two agree everywhere else for the released
+configuration (tested on every float32 near the break points); the other pulse shapes
+have no released arithmetic and are the same under both.
+
 Weight space Z_N^w: ``2^N + 1`` states in ``[-H, H]`` with step ``L = 2H / 2^N``
 (released: H = 1, N = 1, i.e. ternary ``{-1, 0, 1}``); N = 0 gives binary ``{-H, H}``.
 """
@@ -43,13 +57,16 @@ import theano
 import theano.tensor as T
 
 __all__ = [
-    'PULSE_SHAPES', 'check_activation_space', 'check_weight_space',
+    'PULSE_SHAPES', 'ACT_GRAD_MODES', 'check_activation_space', 'check_act_grad',
+    'check_weight_space',
     'activation_step', 'activation_thresholds', 'multi_step', 'pulse',
     'pulse_derivative', 'discretize_activation', 'ternary_activation',
     'released_ternary_activation', 'weight_step', 'weight_states', 'snap_to_grid',
 ]
 
 PULSE_SHAPES = ('rectangular', 'triangular', 'gaussian', 'exponential')
+# How the rectangular window's bounds are tested in float32 (see the module doc).
+ACT_GRAD_MODES = ('released', 'exact')
 
 
 # --------------------------------------------------------------------------- checks
@@ -69,6 +86,13 @@ def check_activation_space(r, a, N, shape):
     if shape not in PULSE_SHAPES:
         raise ValueError("unknown pulse shape %r; choose one of %s"
                          % (shape, ', '.join(PULSE_SHAPES)))
+
+
+def check_act_grad(act_grad):
+    """Raise ValueError unless ``act_grad`` is one of ACT_GRAD_MODES."""
+    if act_grad not in ACT_GRAD_MODES:
+        raise ValueError("act_grad must be one of %s, got %r"
+                         % (', '.join(ACT_GRAD_MODES), act_grad))
 
 
 def check_weight_space(H, N):
@@ -130,30 +154,54 @@ def pulse(u, a=0.5, shape='rectangular'):
     raise ValueError("unknown pulse shape %r; choose one of %s" % (shape, ', '.join(PULSE_SHAPES)))
 
 
-def pulse_derivative(x, r=1.0, a=0.5, N=1, shape='rectangular'):
-    """The derivative approximation ``sum_j d pulse_a(|x| - t_j)`` of phi_r."""
+def _released_window(v, a):
+    """1 where the released hard-sigmoid clip passes the gradient, for ``v = x -+ t``.
+
+    The clip's input is ``(v / a + 1) / 2`` (released, a = 0.5: ``(2 (x - 1) + 1) / 2``),
+    and Theano's clip gradient is 1 on the closed interval ``[0, 1]`` of it.
+    """
+    clip_input = (v / _as_floatx(a) + 1) / 2
+    return T.and_(T.ge(clip_input, 0), T.le(clip_input, 1))
+
+
+def pulse_derivative(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad='released'):
+    """The derivative approximation ``sum_j d pulse_a(|x| - t_j)`` of phi_r.
+
+    ``act_grad`` chooses the float arithmetic of the rectangular window (module doc):
+    ``'released'`` tests ``x - t_j`` (x >= 0) or ``x + t_j`` (x < 0) as the released
+    clips do, ``'exact'`` tests ``|x| - t_j``. Other shapes ignore it.
+    """
+    check_act_grad(act_grad)
     d = activation_step(N)
     magnitude = abs(x)
     total = 0
     for threshold in activation_thresholds(r, N):
-        total = total + pulse(magnitude - _as_floatx(threshold), a, shape)
+        if shape == 'rectangular' and act_grad == 'released':
+            t = _as_floatx(threshold)
+            inside = T.switch(T.ge(x, 0), _released_window(x - t, a),
+                              _released_window(x + t, a))
+            total = total + inside * _as_floatx(1.0 / (2 * a))
+        else:
+            total = total + pulse(magnitude - _as_floatx(threshold), a, shape)
     return (total * _as_floatx(d)).astype(x.dtype)
 
 
 class PulseGradient(theano.Op):
     """Pass ``y`` through unchanged; send the gradient to ``x`` as ``g * pulse_derivative(x)``.
 
-    ``PulseGradient(r, a, N, shape)(multi_step(x), x)`` is phi_r(x) on the forward pass
+    ``PulseGradient(r, a, N, shape, act_grad)(multi_step(x), x)`` is phi_r(x) on the forward pass
     and has the pulse derivative on the backward pass: forward values stay exactly on
     the levels (no ``y + (s - s)`` arithmetic), and the derivative is the pulse formula
     itself, not the autodiff of some antiderivative. The output is a view of ``y``.
     """
-    __props__ = ('r', 'a', 'N', 'shape')
+    __props__ = ('r', 'a', 'N', 'shape', 'act_grad')
     view_map = {0: [0]}
 
-    def __init__(self, r, a, N, shape):
+    def __init__(self, r, a, N, shape, act_grad='released'):
         check_activation_space(r, a, N, shape)
+        check_act_grad(act_grad)
         self.r, self.a, self.N, self.shape = float(r), float(a), int(N), shape
+        self.act_grad = act_grad
         super(PulseGradient, self).__init__()
 
     def make_node(self, y, x):
@@ -173,18 +221,19 @@ class PulseGradient(theano.Op):
     def grad(self, inputs, output_gradients):
         x = inputs[1]
         return [theano.gradient.disconnected_type(),
-                output_gradients[0] * pulse_derivative(x, self.r, self.a, self.N, self.shape)]
+                output_gradients[0] * pulse_derivative(x, self.r, self.a, self.N, self.shape,
+                                                       self.act_grad)]
 
 
-def discretize_activation(x, r=1.0, a=0.5, N=1, shape='rectangular'):
+def discretize_activation(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad='released'):
     """phi_r(x) with the pulse derivative approximation (the layers' nonlinearity)."""
     check_activation_space(r, a, N, shape)
-    return PulseGradient(r, a, N, shape)(multi_step(x, r, N), x)
+    return PulseGradient(r, a, N, shape, act_grad)(multi_step(x, r, N), x)
 
 
-def ternary_activation(x):
+def ternary_activation(x, act_grad='released'):
     """The released configuration: ternary, r = 1, rectangular window a = 0.5."""
-    return discretize_activation(x, r=1.0, a=0.5, N=1, shape='rectangular')
+    return discretize_activation(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad=act_grad)
 
 
 class _RoundStraightThrough(theano.scalar.UnaryScalarOp):

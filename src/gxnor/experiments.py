@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 import math
 from collections import OrderedDict
 
-from .discretization import PULSE_SHAPES
+from .discretization import ACT_GRAD_MODES, PULSE_SHAPES
 from .fastops import KERNELS, POOL_GRAD_RULES
 from .updates import ADAM_CONSTANTS, RANDOM_SEARCH_MODES
 
@@ -41,7 +41,13 @@ MNIST = OrderedDict([
     # Theano on a CPU: 'all'), Adam's 1 - beta as Lasagne 0.2.dev1 computes it
     # ('float32'; Lasagne 0.1: 'python'), gxnor's fast CPU kernels or Theano's own ops.
     ('pool_grad', 'one'), ('adam_constants', 'float32'), ('kernels', 'fast'),
+    # The activation's rectangular window tested in float32 as the released clips test
+    # it ('released'), or as |x| - r against a ('exact'); they differ at x = -0.49999994.
+    ('act_grad', 'released'),
 ])
+
+# Settings added after runs were recorded without them: the behaviour those runs had.
+SETTINGS_BEFORE_THEY_EXISTED = {'act_grad': 'exact'}
 
 CIFAR10 = OrderedDict(MNIST, **{
     'dataset': 'cifar10', 'architecture': 'cifar10',
@@ -131,6 +137,7 @@ HYPERPARAMETERS = OrderedDict([
     ('adam_constants', (str, lambda v: v in ADAM_CONSTANTS,
                         'one of ' + ', '.join(ADAM_CONSTANTS))),
     ('kernels', (str, lambda v: v in KERNELS, 'one of ' + ', '.join(KERNELS))),
+    ('act_grad', (str, lambda v: v in ACT_GRAD_MODES, 'one of ' + ', '.join(ACT_GRAD_MODES))),
 ])
 
 

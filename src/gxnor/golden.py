@@ -922,7 +922,7 @@ class MnistStep(object):
             c['architecture'], x, discrete=c['discrete'], H=c['H'], N=c['N'],
             act_r=c['act_r'], act_a=c['act_a'], act_N=c['act_N'], pulse_shape=c['pulse'],
             bn_epsilon=c['bn_epsilon'], bn_alpha=c['bn_alpha'], pool_grad=c['pool_grad'],
-            kernels=c['kernels'])
+            kernels=c['kernels'], act_grad=c['act_grad'])
         self.layer_names = _layer_names(self.network)
         self.param_names = OrderedDict()
         for layer, name in self.layer_names.items():

@@ -18,8 +18,8 @@ import theano.tensor as T
 from lasagne.layers import Conv2DLayer, DenseLayer, Layer
 from lasagne.nonlinearities import identity
 
-from .discretization import (PulseGradient, check_activation_space, check_weight_space,
-                             discretize_activation)
+from .discretization import (PulseGradient, check_act_grad, check_activation_space,
+                             check_weight_space, discretize_activation)
 from .fastops import (check_kernels, check_pool_grad, conv2d as fast_conv2d, fuse_bias_pool,
                       max_pool_2x2, multi_step as fast_multi_step)
 from .pooling import theano_max_pool_2x2
@@ -175,24 +175,28 @@ class DiscreteActivationLayer(Layer):
 
     ``N=None`` keeps full-precision activations (identity), for the paper's special cases.
     ``kernels='fast'`` computes phi_r's value with :class:`gxnor.fastops.MultiStep` (one
-    pass, the same bits), ``'theano'`` with Theano's elementwise ops.
+    pass, the same bits), ``'theano'`` with Theano's elementwise ops. ``act_grad``: the
+    float arithmetic of the rectangular window (``'released'`` or ``'exact'``, see
+    :mod:`gxnor.discretization`).
     """
 
     def __init__(self, incoming, r=1.0, a=0.5, N=1, shape='rectangular', kernels='fast',
-                 **kwargs):
+                 act_grad='released', **kwargs):
         super(DiscreteActivationLayer, self).__init__(incoming, **kwargs)
         if N is not None:
             check_activation_space(r, a, N, shape)
         check_kernels(kernels)
+        check_act_grad(act_grad)
         self.r, self.a, self.N, self.shape, self.kernels = r, a, N, shape, kernels
+        self.act_grad = act_grad
 
     def get_output_for(self, input, **kwargs):
         if self.N is None:
             return input
         if self.kernels == 'fast':
-            return PulseGradient(self.r, self.a, self.N, self.shape)(
+            return PulseGradient(self.r, self.a, self.N, self.shape, self.act_grad)(
                 fast_multi_step(input, self.r, self.N), input)
-        return discretize_activation(input, self.r, self.a, self.N, self.shape)
+        return discretize_activation(input, self.r, self.a, self.N, self.shape, self.act_grad)
 
 
 class MaxPool2x2Layer(Layer):

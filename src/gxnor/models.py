@@ -42,7 +42,8 @@ INPUT_SHAPES = {'mnist': (1, 28, 28), 'cifar10': (3, 32, 32), 'svhn': (3, 32, 32
 
 def build_network(architecture, input_var=None, input_shape=None, discrete=True, H=1.0, N=1,
                   act_r=1.0, act_a=0.5, act_N=1, pulse_shape='rectangular',
-                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad='one', kernels='fast'):
+                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad='one', kernels='fast',
+                  act_grad='released'):
     """Build a network from a list of ``Conv``/``Dense`` specs; returns the output layer.
 
     ``architecture`` is a key of ARCHITECTURES or a list of specs (tests use tiny ones);
@@ -50,7 +51,9 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
     ``act_N=None`` keeps full-precision activations; ``discrete=False`` full-precision
     weights (the released ``discrete = False`` path: plain Adam on W).
     ``pool_grad`` is the max-pool gradient's tie rule ('one' or 'all'), ``kernels``
-    'fast' (gxnor.fastops) or 'theano' (Theano's own ops), see gxnor.layers.
+    'fast' (gxnor.fastops) or 'theano' (Theano's own ops), see gxnor.layers; ``act_grad``
+    the float arithmetic of the activation's rectangular window ('released' or 'exact',
+    see gxnor.discretization).
     """
     if not isinstance(architecture, (list, tuple)):
         if architecture not in ARCHITECTURES:
@@ -74,7 +77,7 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
         layer = BatchNormLayer(layer, epsilon=bn_epsilon, alpha=bn_alpha)
         if not last:
             layer = DiscreteActivationLayer(layer, r=act_r, a=act_a, N=act_N, shape=pulse_shape,
-                                            kernels=kernels)
+                                            kernels=kernels, act_grad=act_grad)
     return layer
 
 

@@ -55,7 +55,8 @@ class Trainer(object):
             H=config['H'], N=config['N'], act_r=config['act_r'], act_a=config['act_a'],
             act_N=config['act_N'], pulse_shape=config['pulse'],
             bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'],
-            pool_grad=config['pool_grad'], kernels=config['kernels'])
+            pool_grad=config['pool_grad'], kernels=config['kernels'],
+            act_grad=config['act_grad'])
         self.graph = TrainingGraph(self.network, inputs, m=config['m'],
                                    random_search=config['random_search'],
                                    c_prob=config['c_prob'],
