@@ -152,12 +152,13 @@ golden: env
 	$(PY) -m gxnor.golden --out "$(GOLDEN_OUT)" $(if $(GOLDEN_MNIST),--curves-data-dir \
 	  "$(GOLDEN_MNIST)" --curves-epochs $(CURVES_EPOCHS) --curves-seeds $(CURVES_SEEDS))
 
-# `make check-port` exits like `python -m gxnor.conformance`: 0 nothing failed (PASS or
+# `make check-port` runs the kit's checker (src/gxnor_port, NumPy only) in the project's
+# environment and exits like `python -m gxnor_port check`: 0 nothing failed (PASS or
 # PARTIAL), 1 a check failed, 2 unusable folders or usage. A failing recipe can only make
 # make exit 2, so when check-port is the only goal the check runs while this file is
 # read, and a status of 1 is handed back through make's question mode (-q), whose "target
 # not up to date" is make's one way to exit 1. (tests/test_conformance_report.py runs it.)
-CHECK_PORT_CMD = $(PY) -m gxnor.conformance "$(PORT)" --golden "$(GOLDEN)" \
+CHECK_PORT_CMD = $(PY) -m gxnor_port check "$(PORT)" --golden "$(GOLDEN)" \
                  $(if $(filter 1 yes true,$(REQUIRE_COMPLETE)),--require-complete)
 ifeq ($(strip $(MAKECMDGOALS)),check-port)
 ifeq ($(strip $(PORT)),)
