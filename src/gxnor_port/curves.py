@@ -10,8 +10,9 @@ loss are read but not compared (the goldens' rule is the test error's).
 A port's log (in the port folder, any number): ``epochs*.jsonl``, one JSON object per line
 with ``epoch`` and ``test_error`` (our runs' epochs.jsonl), or ``epochs*.csv`` with the
 columns epoch, train loss, valid error, test error (in that order without a header; with
-a header, any order, named ``epoch`` and ``test_error`` or ``test error``). A log that
-cannot be read is unusable input (UnreadableFile: exit status 2).
+a header, any order, named ``epoch`` and ``test_error`` or ``test error``; an empty cell
+of train loss or valid error is not logged). A log that cannot be read is unusable input
+(UnreadableFile: exit status 2).
 
 A longer reference is a longer envelope: ``envelope_from_logs`` makes one from our runs'
 logs (one run or several seeds), and the checker takes it with ``--curves FILE``; the
@@ -168,8 +169,9 @@ def _read_csv(path):
                                  % (path, ', '.join(CSV_COLUMNS)))
     for number, row in rows:
         try:
-            records[int(_number(row[columns['epoch']]))] = OrderedDict(
-                (field, _number(row[i])) for field, i in columns.items() if field != 'epoch')
+            record = OrderedDict((field, _number(row[i])) for field, i in columns.items()
+                                 if field in ('epoch', 'test_error') or row[i].strip())
+            records[int(record.pop('epoch'))] = record
         except (ValueError, IndexError):
             raise UnreadableFile('%s: line %d is not a row of numbers %s'
                                  % (path, number, ', '.join(CSV_COLUMNS)))
