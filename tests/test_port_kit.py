@@ -223,6 +223,10 @@ def test_unusable_input_exits_2(curves_golden, tmpdir):
     assert kit_command.main(['check', broken, '--golden', curves_golden]) == 2
     torn = _folder_with(tmpdir, 'epochs.jsonl', _jsonl([89, 21])[:-9])
     assert kit_command.main(['check', torn, '--golden', curves_golden]) == 2
+    latin1 = str(tmpdir.mkdir('latin1'))
+    with open(os.path.join(latin1, 'epochs.csv'), 'wb') as handle:
+        handle.write(b'epoch,test_error\n0,90\n# \xe9\n')
+    assert kit_command.main(['check', latin1, '--golden', curves_golden]) == 2
     assert kit_command.main([]) == 2
 
 

@@ -25,6 +25,7 @@ import glob
 import io
 import json
 import os
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -121,23 +122,31 @@ def _number(text):
     return float(text.strip())
 
 
+def _lines(path):
+    """The log's lines as text; UnreadableFile when it is not UTF-8."""
+    try:
+        with io.open(path, encoding='utf-8') as handle:
+            return handle.read().splitlines()
+    except UnicodeError:
+        raise UnreadableFile('%s: not a UTF-8 text file' % path)
+
+
 def _read_jsonl(path):
     records = OrderedDict()
-    with io.open(path, encoding='utf-8') as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-                records[int(record['epoch'])] = OrderedDict(
-                    (field, float(record[field])) for field in CSV_COLUMNS[1:]
-                    if record.get(field) is not None)
-                if 'test_error' not in records[int(record['epoch'])]:
-                    raise KeyError('test_error')
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise UnreadableFile('%s: line %d is not a JSON object with epoch and '
-                                     'test_error' % (path, number))
+    for number, line in enumerate(_lines(path), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+            records[int(record['epoch'])] = OrderedDict(
+                (field, float(record[field])) for field in CSV_COLUMNS[1:]
+                if record.get(field) is not None)
+            if 'test_error' not in records[int(record['epoch'])]:
+                raise KeyError('test_error')
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise UnreadableFile('%s: line %d is not a JSON object with epoch and '
+                                 'test_error' % (path, number))
     return records
 
 
@@ -154,9 +163,11 @@ def _csv_header(row):
 
 def _read_csv(path):
     records = OrderedDict()
-    with io.open(path, encoding='utf-8') as handle:
-        rows = [(n, row) for n, row in enumerate(csv.reader(handle), 1)
-                if row and any(cell.strip() for cell in row)]
+    lines = _lines(path)
+    if sys.version_info[0] < 3:     # Python 2's csv reads bytes
+        lines = [line.encode('utf-8') for line in lines]
+    rows = [(n, row) for n, row in enumerate(csv.reader(lines), 1)
+            if row and any(cell.strip() for cell in row)]
     if not rows:
         return records
     columns = _csv_header(rows[0][1])
