@@ -6,7 +6,9 @@ What the hints name: round half to even and strict thresholds in the activation;
 derivative window, a pulse of the wrong height or without the factor d; round half to
 even in snapping; four DST mistakes; six batch-norm mistakes; five Adam mistakes; and, in
 the training step, cross-correlation for convolution, the other max-pool gradient rule,
-nothing advancing at LR = 0, no snapping at LR = 0, frozen or wrongly updated biases.
+nothing advancing at LR = 0, no snapping at LR = 0, frozen or wrongly updated biases, and
+which primitive file to check when the batch-norm statistics or the new weights differ.
+(The learning curves' hints are in curves.)
 """
 from __future__ import absolute_import, division, print_function
 
