@@ -37,7 +37,9 @@ help:
 	@echo "make cifar10 / svhn (and -quick) the other data sets"
 	@echo "make tables         results/README.md from the run folders"
 	@echo "make golden         golden vectors for ports (results/golden/v2)"
-	@echo "make check-port PORT=<folder>   a port's outputs against the goldens (exit 0/1/2)"
+	@echo "make check-port PORT=<folder>   a port's outputs against the goldens (exit 0/1/2);"
+	@echo "     on Python 3 with NumPy alone: PYTHONPATH=src python3 -m gxnor_port check <folder>"
+	@echo "tools/check-port-py3.sh  the checker in a fresh Python 3 venv holding only NumPy (CI)"
 	@echo "make bench          training / evaluation speed on synthetic input"
 	@echo "make replay-released [STOP_AFTER=3]  the released MNIST script, number for number"
 	@echo "make check-reproduction  the default run's first 3 epochs against the reference"
@@ -152,12 +154,13 @@ golden: env
 	$(PY) -m gxnor.golden --out "$(GOLDEN_OUT)" $(if $(GOLDEN_MNIST),--curves-data-dir \
 	  "$(GOLDEN_MNIST)" --curves-epochs $(CURVES_EPOCHS) --curves-seeds $(CURVES_SEEDS))
 
-# `make check-port` exits like `python -m gxnor.conformance`: 0 nothing failed (PASS or
+# `make check-port` runs the kit's checker (src/gxnor_port, NumPy only) in the project's
+# environment and exits like `python -m gxnor_port check`: 0 nothing failed (PASS or
 # PARTIAL), 1 a check failed, 2 unusable folders or usage. A failing recipe can only make
 # make exit 2, so when check-port is the only goal the check runs while this file is
 # read, and a status of 1 is handed back through make's question mode (-q), whose "target
 # not up to date" is make's one way to exit 1. (tests/test_conformance_report.py runs it.)
-CHECK_PORT_CMD = $(PY) -m gxnor.conformance "$(PORT)" --golden "$(GOLDEN)" \
+CHECK_PORT_CMD = $(PY) -m gxnor_port check "$(PORT)" --golden "$(GOLDEN)" \
                  $(if $(filter 1 yes true,$(REQUIRE_COMPLETE)),--require-complete)
 ifeq ($(strip $(MAKECMDGOALS)),check-port)
 ifeq ($(strip $(PORT)),)

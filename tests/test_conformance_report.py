@@ -3,7 +3,7 @@
 What a porter reads first: the line of a failing training step leads with the FIRST
 divergence in the documented order (state included), a check with arrays missing is
 PARTIAL n/m (never PASS), frozen biases are named, and the exit status is 0 / 1 / 2 both
-from ``python -m gxnor.conformance`` and from ``make check-port``.
+from ``python -m gxnor_port check`` and from ``make check-port``.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,10 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from gxnor import conformance, golden
+from gxnor_port import check as kit_check
+from gxnor_port import command as kit_command
+from gxnor_port import schema as kit_schema
+from gxnor_port import npzfile
 from text_sink import TextSink
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,9 +34,9 @@ STEP = OrderedDict([
 def _synthetic_golden(folder):
     """A golden folder with one train_step-like file of two steps (v1 naming)."""
     rng = np.random.RandomState(5)
-    gf = golden.GoldenFile('train_step.npz', 'train_step', 'synthetic')
+    gf = kit_schema.GoldenFile('train_step.npz', 'train_step', 'synthetic')
     gf.cases['step'] = STEP
-    close = golden.close(1e-4, 1e-5, 'test')
+    close = kit_schema.close(1e-4, 1e-5, 'test')
     state = OrderedDict((name, rng.standard_normal(3).astype(np.float32))
                         for name in STEP['state'])
     for name, value in state.items():
@@ -55,16 +58,16 @@ def _synthetic_golden(folder):
         gf.output(prefix + 'eval/output', rng.standard_normal(4).astype(np.float32),
                   'eval', check, close)
     os.makedirs(folder)
-    golden.write_npz(os.path.join(folder, gf.filename), gf.arrays)
+    npzfile.write_npz(os.path.join(folder, gf.filename), gf.arrays)
     schema = OrderedDict([
-        ('format', golden.FORMAT), ('version', 2),
+        ('format', kit_schema.FORMAT), ('version', 2),
         ('checks', OrderedDict([
             ('train_step.step1', OrderedDict([('order', 0), ('advisory', False)])),
             ('train_step.step2', OrderedDict([('order', 1), ('advisory', False)])),
             ('curves', OrderedDict([('order', 2), ('advisory', False)]))])),
         ('files', OrderedDict([(gf.filename, gf.schema())])),
         ('curves', OrderedDict([('generated', False), ('note', 'none')]))])
-    golden.write_json(os.path.join(folder, golden.SCHEMA_FILE), schema)
+    npzfile.write_json(os.path.join(folder, kit_schema.SCHEMA_FILE), schema)
     return folder, gf
 
 
@@ -80,13 +83,13 @@ def _port(tmpdir, gf, change=None, drop=()):
                           if gf.entries[name]['role'] == 'output' and name not in drop)
     for name, value in (change or {}).items():
         outputs[name] = value
-    golden.write_npz(os.path.join(folder, gf.filename), outputs)
+    npzfile.write_npz(os.path.join(folder, gf.filename), outputs)
     return folder
 
 
 def _run(port, folder, **options):
     sink = TextSink()
-    status = conformance.run(port, folder, stream=sink, **options)
+    status = kit_check.run(port, folder, stream=sink, **options)
     return status, sink.getvalue()
 
 
@@ -106,13 +109,13 @@ def test_first_divergence_leads_state_included(synthetic, tmpdir):
     assert line.startswith('FAIL') and 'first divergence step1/state/conv1.W[0]' in line, report
     assert 'eval/output' not in line
     assert 'also step1/eval/output' in report
-    results, _ = conformance.check_port(_port(tmpdir.mkdir('b'), gf, {
+    results, _ = kit_check.check_port(_port(tmpdir.mkdir('b'), gf, {
         'step1/state/conv1.W.adam_m': gf.arrays['step1/state/conv1.W.adam_m'] * 2,
         'step1/state/conv1.W': wrong_W,
         'step1/grad/bn1.beta': gf.arrays['step1/grad/bn1.beta'] + 5}), folder)
     # gradients from the last layer back come before the state; moments before the param
     assert results['train_step.step1'].lead().name == 'step1/grad/bn1.beta'
-    order = conformance.step_order(STEP, 'step1/')
+    order = kit_schema.step_order(STEP, 'step1/')
     assert order.index('step1/state/conv1.W.adam_m') < order.index('step1/state/conv1.W') \
         < order.index('step1/state/bn1.mean') < order.index('step1/eval/output')
     assert order[:5] == ['step1/layer/conv1', 'step1/layer/bn1', 'step1/loss',
@@ -132,7 +135,7 @@ def test_partial_coverage_is_not_a_pass(synthetic, tmpdir):
     status, _ = _run(_port(tmpdir.mkdir('b'), gf, drop=step2[:5]), folder,
                      require_complete=True)
     assert status == 1
-    assert conformance.main([_port(tmpdir.mkdir('c'), gf, drop=step2[:5]), '--golden',
+    assert kit_command.main(['check', _port(tmpdir.mkdir('c'), gf, drop=step2[:5]), '--golden',
                              folder, '--require-complete']) == 1
 
 

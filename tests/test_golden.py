@@ -16,13 +16,23 @@ import shutil
 import numpy as np
 import pytest
 
-from gxnor import conformance, golden
+from gxnor.golden import command as golden_command
+from gxnor.golden import curves as golden_curves
+from gxnor.golden import generate as golden_generate
+from gxnor_port import check as kit_check
+from gxnor_port import command as kit_command
+from gxnor_port import curves as kit_curves
+from gxnor_port import mistakes as kit_mistakes
+from gxnor_port import report as kit_report
+from gxnor_port import schema as kit_schema
+from gxnor_port import npzfile
 from text_sink import TextSink
 import reference as ref
+from planted_mistakes import MISTAKES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = [os.path.join(ROOT, 'results', 'golden', v) for v in ('v1', 'v2')]
-CASES = list(golden.TRAIN_RULES)          # pool_one, pool_all
+CASES = list(kit_schema.TRAIN_RULES)          # pool_one, pool_all
 
 
 # Generating v2 takes a minute on a cold compile cache, so `make test` reads the committed
@@ -38,16 +48,16 @@ def golden_dir():
 @pytest.fixture(scope='module')
 def generated_dir(tmpdir_factory):
     folder = str(tmpdir_factory.mktemp('golden').join('v2'))
-    assert golden.main(['--out', folder]) == 0
+    assert golden_command.main(['--out', folder]) == 0
     return folder
 
 
 def _load(folder, filename):
-    return golden.read_golden(folder, filename)
+    return kit_schema.read_golden(folder, filename)
 
 
 def _schema(folder):
-    with open(os.path.join(folder, golden.SCHEMA_FILE)) as handle:
+    with open(os.path.join(folder, kit_schema.SCHEMA_FILE)) as handle:
         return json.load(handle)
 
 
@@ -65,11 +75,11 @@ def _port_from(golden_dir, tmpdir, replace=None):
 
 
 def _check(port, golden_dir):
-    """(exit status, results, report) of ``python -m gxnor.conformance``, one pass."""
-    results, notes = conformance.check_port(port, golden_dir)
-    report = conformance.format_report(results, notes, port, golden_dir)
-    status = conformance.EXIT_FAIL if conformance.overall(results)[0] == 'FAIL' else \
-        conformance.EXIT_PASS
+    """(exit status, results, report) of ``python -m gxnor_port check``, one pass."""
+    results, notes = kit_check.check_port(port, golden_dir)
+    report = kit_report.format_report(results, notes, port, golden_dir)
+    status = kit_check.EXIT_FAIL if kit_report.overall(results)[0] == 'FAIL' else \
+        kit_check.EXIT_PASS
     return status, results, report
 
 
@@ -82,11 +92,11 @@ def test_regeneration_is_byte_identical(generated_dir):
     curves, which need real MNIST (so the schema's curves entry differs)."""
     golden_dir = generated_dir
     names = sorted(os.listdir(golden_dir))
-    assert set(golden.PRIMITIVE_FILES) | {'schema.json', 'SCHEMA.md'} == set(names)
+    assert set(kit_schema.PRIMITIVE_FILES) | {'schema.json', 'SCHEMA.md'} == set(names)
     with pytest.raises(ValueError) as error:             # a version is never rewritten
-        golden.generate(COMMITTED[0], only=['snap'], stream=TextSink())
+        golden_generate.generate(COMMITTED[0], only=['snap'], stream=TextSink())
     assert 'holds goldens v1' in str(error.value)
-    for name in golden.PRIMITIVE_FILES:
+    for name in kit_schema.PRIMITIVE_FILES:
         with open(os.path.join(golden_dir, name), 'rb') as a, \
                 open(os.path.join(COMMITTED[1], name), 'rb') as b:
             assert a.read() == b.read(), name
@@ -101,13 +111,13 @@ def test_schema_describes_every_array(golden_dir):
     assert schema['generator']['versions']['floatX'] == 'float32'
     # the committed v2 has the reference curves (a generation without MNIST notes their
     # absence: test_regeneration_is_byte_identical)
-    curves = golden.read_npz(os.path.join(golden_dir, golden.CURVES_FILE))
+    curves = npzfile.read_npz(os.path.join(golden_dir, kit_schema.CURVES_FILE))
     assert set(curves) == set(schema['curves']['arrays']) and schema['curves']['generated']
     assert schema['curves']['experiment'] == 'mnist' and schema['curves']['seeds'] == [1, 2, 3]
     with open(os.path.join(golden_dir, 'SCHEMA.md')) as handle:
         markdown = handle.read()
     for filename, entry in schema['files'].items():
-        stored = golden.read_npz(os.path.join(golden_dir, filename))
+        stored = npzfile.read_npz(os.path.join(golden_dir, filename))
         shared = set(n for n, a in entry['arrays'].items() if a.get('same_as'))
         assert set(stored) == set(entry['arrays']) - shared, filename
         arrays = _load(golden_dir, filename)
@@ -163,7 +173,7 @@ def test_goldens_agree_with_the_independent_references(golden_dir):
     for case in CASES:
         s = lambda name: step[case + '/' + name]
         np.testing.assert_array_equal(s('step1/layer/conv1'),      # a convolution
-                                      conformance.correlate_valid(step['x'], flipped))
+                                      kit_mistakes.correlate_valid(step['x'], flipped))
         for W in ('conv1.W', 'conv2.W', 'dense3.W', 'dense4.W'):  # LR 0 snaps onto the grid
             np.testing.assert_array_equal(s('step1/state/' + W),
                                           ref.nearest_state(step['init/' + W], 1.0, 1))
@@ -192,7 +202,7 @@ def test_goldens_agree_with_the_independent_references(golden_dir):
 
 def test_a_copy_of_the_goldens_passes(golden_dir, tmpdir):
     port = _port_from(golden_dir, tmpdir)
-    assert conformance.run(port, golden_dir, stream=TextSink()) == 0
+    assert kit_check.run(port, golden_dir, stream=TextSink()) == 0
     status, results, report = _check(port, golden_dir)
     assert status == 0, report
     assert all(results[name].status == 'PASS' for name in results if name != 'curves')
@@ -204,7 +214,7 @@ def test_partial_port_and_unknown_names(golden_dir, tmpdir):
     port = str(tmpdir.join('port'))
     os.makedirs(port)
     dst = _load(golden_dir, 'dst.npz')
-    golden.write_npz(os.path.join(port, 'dst.npz'), {
+    npzfile.write_npz(os.path.join(port, 'dst.npz'), {
         'H1_N1_m3/W_new': dst['H1_N1_m3/W_new'].astype(np.float64),    # any float dtype
         'H1_N1_m3/W': dst['H1_N1_m3/W'],                                # an input: ignored
         'H1_N1_m3/w_new': dst['H1_N1_m3/W_new']})                       # misspelt: reported
@@ -230,173 +240,12 @@ def test_float_deviation_beyond_tolerance_is_located(golden_dir, tmpdir):
 
 
 def test_nothing_to_check_is_a_usage_error(golden_dir, tmpdir):
-    assert conformance.main([str(tmpdir), '--golden', golden_dir]) == 2
-    assert conformance.main([str(tmpdir), '--golden', str(tmpdir)]) == 2
+    assert kit_command.main(['check', str(tmpdir), '--golden', golden_dir]) == 2
+    assert kit_command.main(['check', str(tmpdir), '--golden', str(tmpdir)]) == 2
 
 
 # ---------------------------------------------------- typical porting mistakes, re-enacted
-
-def _f32(value):
-    return np.asarray(value, dtype=np.float32)
-
-
-def _snap_half_up(W, H, N):
-    position = (_f32(W) + np.float32(H)) / np.float32(2 * H) * np.float32(2 ** N)
-    return _f32(np.floor(position + np.float32(0.5)) / np.float32(2 ** N) * np.float32(2 * H)
-                - np.float32(H))
-
-
-def _dst_linear_p(W, dW, u, H, N):
-    """DST with plain stochastic rounding p = |nu| / L (no tanh), float32."""
-    L = np.float32(2.0 * H / 2 ** N)
-    direction = np.sign(dW)
-    kappa = direction * np.floor(np.abs(dW) / L)
-    nu = dW - kappa * L
-    p = np.abs(nu) / L
-    moved = W + (kappa + direction * (u < p)) * L
-    return _snap_half_up(np.clip(moved, -H, H), H, N), _f32(p)
-
-
-def _batchnorm_sequence(arrays, case, params, average='inv_std', ddof=0):
-    """Our own NumPy batch norm with a chosen running statistic and variance."""
-    gamma, beta = arrays[case + '/gamma'], arrays[case + '/beta']
-    ndim = len(params['shape'])
-    axes = tuple(i for i in range(ndim) if i != 1)
-    view = lambda v: v.reshape([1, -1] + [1] * (ndim - 2))
-    running_mean = np.zeros(params['shape'][1])
-    running_var = np.ones(params['shape'][1])
-    running_inv = np.ones(params['shape'][1])
-    eps, alpha = params['epsilon'], params['alpha']
-    out = {}
-    for step in range(1, params['steps'] + 1):
-        x = arrays['%s/step%d/x' % (case, step)].astype(np.float64)
-        mean = x.mean(axis=axes)
-        var = x.var(axis=axes, ddof=ddof)
-        inv = 1 / np.sqrt(var + eps)
-        out['%s/step%d/output' % (case, step)] = _f32((x - view(mean)) * view(gamma * inv)
-                                                      + view(beta))
-        running_mean = (1 - alpha) * running_mean + alpha * mean
-        if average == 'variance':
-            running_var = (1 - alpha) * running_var + alpha * var
-            running_inv = 1 / np.sqrt(running_var + eps)
-        else:
-            running_inv = (1 - alpha) * running_inv + alpha * inv
-        out['%s/step%d/mean' % (case, step)] = _f32(running_mean)
-        out['%s/step%d/inv_std' % (case, step)] = _f32(running_inv)
-    x = arrays[case + '/test/x'].astype(np.float64)
-    out[case + '/test/output'] = _f32((x - view(running_mean)) * view(gamma * running_inv)
-                                      + view(beta))
-    return out
-
-
-def _adam_eps_in_sqrt(arrays, case, steps=3):
-    theta = arrays[case + '/theta0'].astype(np.float64)
-    lr = float(arrays[case + '/lr'])
-    m, v = np.zeros_like(theta), np.zeros_like(theta)
-    out = {}
-    for t in range(1, steps + 1):
-        g = arrays['%s/step%d/grad' % (case, t)].astype(np.float64)
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        theta = theta - lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / np.sqrt(v + 1e-8)
-        out['%s/step%d/theta' % (case, t)] = _f32(theta)
-        out['%s/step%d/m' % (case, t)] = _f32(m)
-        out['%s/step%d/v' % (case, t)] = _f32(v)
-    return out
-
-
-def _cross_correlation(x, W, b):
-    x, W = x.astype(np.float64), W.astype(np.float64)
-    k = W.shape[2]
-    rows = x.shape[2] - k + 1
-    out = np.zeros((x.shape[0], W.shape[0], rows, rows))
-    for f in range(W.shape[0]):
-        for i in range(k):
-            for j in range(k):
-                out[:, f] += np.sum(x[:, :, i:i + rows, j:j + rows] * W[f, :, i, j][None, :, None,
-                                                                                     None], axis=1)
-    return _f32(out + b.reshape(1, -1, 1, 1))
-
-
-def _mistake_linear_p(g, schema):
-    arrays = _load(g, 'dst.npz')
-    out = {}
-    for case, p in schema['files']['dst.npz']['cases'].items():
-        W, dW, u = [arrays[case + '/' + k] for k in ('W', 'dW', 'u')]
-        out[case + '/W_new'], out[case + '/p'] = _dst_linear_p(W, dW, u, p['H'], p['N'])
-    return {'dst.npz': out}
-
-
-def _mistake_bn_variance(g, schema):
-    arrays = _load(g, 'batchnorm.npz')
-    out = {}
-    for case, p in schema['files']['batchnorm.npz']['cases'].items():
-        out.update(_batchnorm_sequence(arrays, case, p, average='variance'))
-    return {'batchnorm.npz': out}
-
-
-def _mistake_bn_unbiased(g, schema):
-    arrays = _load(g, 'batchnorm.npz')
-    out = {}
-    for case, p in schema['files']['batchnorm.npz']['cases'].items():
-        out.update(_batchnorm_sequence(arrays, case, p, ddof=1))
-    return {'batchnorm.npz': out}
-
-
-def _mistake_conv_flip(g, schema):
-    arrays = _load(g, 'train_step.npz')
-    return {'train_step.npz': {
-        'pool_one/step1/layer/conv1': _cross_correlation(arrays['x'], arrays['init/conv1.W'],
-                                                         arrays['init/conv1.b']),
-        'pool_one/step2/layer/conv1': _cross_correlation(
-            arrays['x'], arrays['pool_one/step1/state/conv1.W'],
-            arrays['pool_one/step1/state/conv1.b'])}}
-
-
-def _mistake_activation_half_even(g, schema):
-    """The released expression round(hs(2(x-1)) + hs(2(x+1)) - 1) with np.round (N = 1)."""
-    arrays = _load(g, 'activation.npz')
-    out = {}
-    for case, p in schema['files']['activation.npz']['cases'].items():
-        if p['N'] != 1:
-            continue
-        x, r = arrays[case + '/x'], np.float32(p['r'])
-        inner = np.clip(x - r + np.float32(0.5), 0, 1) + np.clip(x + r + np.float32(0.5), 0, 1) - 1
-        out[case + '/forward'] = _f32(np.round(inner))
-    return {'activation.npz': out}
-
-
-def _mistake_snap_half_even(g, schema):
-    arrays = _load(g, 'snap.npz')
-    out = {}
-    for case, p in schema['files']['snap.npz']['cases'].items():
-        for suffix in ('', '_f32edge'):
-            if case + '/W' + suffix in arrays:
-                W, H, levels = arrays[case + '/W' + suffix], np.float32(p['H']), 2 ** p['N']
-                position = (W + H) / (2 * H) * np.float32(levels)
-                out[case + '/snapped' + suffix] = _f32(np.round(position) / levels * (2 * H) - H)
-    return {'snap.npz': out}
-
-
-def _mistake_adam_eps_in_sqrt(g, schema):
-    arrays = _load(g, 'adam.npz')
-    out = {}
-    for case in schema['files']['adam.npz']['cases']:
-        out.update(_adam_eps_in_sqrt(arrays, case))
-    return {'adam.npz': out}
-
-
-MISTAKES = [
-    (_mistake_linear_p, 'dst', 'p = |nu|/L instead of p = tanh(m |nu|/L)'),
-    (_mistake_bn_variance, 'batchnorm', 'the running VARIANCE is averaged'),
-    (_mistake_bn_unbiased, 'batchnorm', 'unbiased variance (n - 1)'),
-    (_mistake_conv_flip, 'train_step.step1.pool_one', 'cross-correlation instead of '
-                                                      'convolution'),
-    (_mistake_activation_half_even, 'activation.forward', 'round half to even'),
-    (_mistake_snap_half_even, 'snap', 'round half to even at the midpoints'),
-    (_mistake_adam_eps_in_sqrt, 'adam', 'epsilon inside the square root'),
-]
-
+# (made by tests/planted_mistakes.py, which CI also runs under Python 3 with NumPy alone)
 
 @pytest.mark.parametrize('make, check, hint', MISTAKES, ids=[m[0].__name__[9:] for m in MISTAKES])
 def test_planted_mistake_is_named(golden_dir, tmpdir, make, check, hint):
@@ -424,10 +273,10 @@ def _golden_without_curves(golden_dir, tmpdir):
     """A copy of the goldens as generated without MNIST: no curves.npz, schema says so."""
     folder = str(tmpdir.join('without-curves'))
     shutil.copytree(golden_dir, folder)
-    os.remove(os.path.join(folder, golden.CURVES_FILE))
+    os.remove(os.path.join(folder, kit_schema.CURVES_FILE))
     schema = _schema(folder)
     schema['curves'] = dict(generated=False, note='not generated: needs real MNIST')
-    golden.write_json(os.path.join(folder, golden.SCHEMA_FILE), schema)
+    npzfile.write_json(os.path.join(folder, kit_schema.SCHEMA_FILE), schema)
     return folder
 
 
@@ -435,11 +284,11 @@ def _golden_with_curves(golden_dir, tmpdir):
     folder = str(tmpdir.join('with-curves'))
     shutil.copytree(golden_dir, folder)
     records = {1: _records([90, 20, 10]), 2: _records([88, 22, 11]), 3: _records([89, 21, 10.5])}
-    arrays = golden.curve_envelope(records)
-    golden.write_npz(os.path.join(folder, golden.CURVES_FILE), arrays)
+    arrays = kit_curves.curve_envelope(records)
+    npzfile.write_npz(os.path.join(folder, kit_schema.CURVES_FILE), arrays)
     schema = _schema(folder)
-    schema['curves'] = golden.curves_schema(arrays, source='synthetic test records')
-    golden.write_json(os.path.join(folder, golden.SCHEMA_FILE), schema)
+    schema['curves'] = kit_curves.curves_schema(arrays, source='synthetic test records')
+    npzfile.write_json(os.path.join(folder, kit_schema.SCHEMA_FILE), schema)
     return folder, arrays
 
 
@@ -471,7 +320,7 @@ def test_curve_inside_the_envelope_passes_outside_fails(golden_dir, tmpdir):
 
 def test_curves_come_from_the_training_loop_with_stop_after():
     from test_runs import TINY, _dataset
-    records = golden.generate_curves(None, 2, [3, 4], dataset=_dataset(), architecture=TINY,
+    records = golden_curves.generate_curves(None, 2, [3, 4], dataset=_dataset(), architecture=TINY,
                                      overrides=dict(batch_size=100, num_epochs=6, lr_start=0.01,
                                                     lr_fin=0.001),
                                      stream=TextSink())
@@ -479,7 +328,7 @@ def test_curves_come_from_the_training_loop_with_stop_after():
     for seed, runs in records.items():
         assert [r['epoch'] for r in runs] == [0, 1]
         assert [r['lr'] for r in runs] == [0.0, 0.01]          # schedule of the 6-epoch run
-    arrays = golden.curve_envelope(records)
+    arrays = kit_curves.curve_envelope(records)
     assert arrays['test_error'].shape == (2, 2)
     assert np.all(arrays['band_low'] <= arrays['test_error_min'] - 1.0)
 
@@ -490,10 +339,10 @@ def test_curves_come_from_the_training_loop_with_stop_after():
 def test_current_code_conforms_to_the_committed_goldens(tmpdir, committed):
     """Replays the committed inputs through the current code (e.g. after speed work); v1
     with the rules it was made with (pool_grad all, Python Adam constants)."""
-    if not os.path.exists(os.path.join(committed, golden.SCHEMA_FILE)):
+    if not os.path.exists(os.path.join(committed, kit_schema.SCHEMA_FILE)):
         pytest.skip('no committed goldens in %s (make golden)' % committed)
     port = str(tmpdir.join('replay'))
-    golden.replay(committed, port, stream=TextSink())
+    golden_generate.replay(committed, port, stream=TextSink())
     status, results, report = _check(port, committed)
     assert status == 0, report
     assert not [name for name, r in results.items() if r.status == 'WARN'], report

@@ -14,7 +14,11 @@ import sys
 import numpy as np
 import pytest
 
-from gxnor import conformance, golden
+from gxnor.golden import train_step as golden_train_step
+from gxnor_port import check as kit_check
+from gxnor_port import report as kit_report
+from gxnor_port import schema as kit_schema
+from gxnor_port import npzfile
 from text_sink import TextSink
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,7 +30,7 @@ BIASES = ('conv1.b', 'conv2.b', 'dense3.b', 'dense4.b')
 
 
 def _need(folder):
-    if not os.path.exists(os.path.join(folder, golden.SCHEMA_FILE)):
+    if not os.path.exists(os.path.join(folder, kit_schema.SCHEMA_FILE)):
         pytest.skip('no committed goldens in %s (make golden)' % folder)
     return folder
 
@@ -37,10 +41,10 @@ def _port(folder, out, **options):
 
 
 def _check(out, folder):
-    """(exit status, results, report) as ``python -m gxnor.conformance`` would give them."""
-    results, notes = conformance.check_port(out, folder)
-    report = conformance.format_report(results, notes, out, folder)
-    return (1 if conformance.overall(results)[0] == 'FAIL' else 0), results, report
+    """(exit status, results, report) as ``python -m gxnor_port check`` would give them."""
+    results, notes = kit_check.check_port(out, folder)
+    report = kit_report.format_report(results, notes, out, folder)
+    return (1 if kit_report.overall(results)[0] == 'FAIL' else 0), results, report
 
 
 @pytest.fixture(scope='module')
@@ -54,7 +58,7 @@ def test_the_example_port_passes_every_check(tmpdir, version, request):
     folder = _need({'v1': V1, 'v2': V2}[version])
     out = request.getfixturevalue('v2_port') if version == 'v2' else _port(folder, str(tmpdir))
     sink = TextSink()
-    assert conformance.run(out, folder, stream=sink) == 0, sink.getvalue()
+    assert kit_check.run(out, folder, stream=sink) == 0, sink.getvalue()
     status, results, report = _check(out, folder)
     checks = [name for name in results if name != 'curves']
     assert all(results[name].status == 'PASS' for name in checks), report
@@ -70,9 +74,9 @@ def test_the_example_port_passes_every_check(tmpdir, version, request):
 
 def test_bias_spread_of_correct_ports_is_inside_the_measured_value(tmpdir):
     """A float32 backward pass with the other Adam constants: still a complete pass, and its
-    biases after step 2 within golden.BIAS_SPREAD, the number docs/porting.md reports."""
+    biases after step 2 within golden_train_step.BIAS_SPREAD, the number docs/porting.md reports."""
     folder = _need(V2)
-    schema = golden.load_schema(folder)
+    schema = kit_schema.load_schema(folder)
     other = {'float32': 'python', 'python': 'float32'}[
         schema['files']['train_step.npz']['cases']['pool_one']['adam_constants']]
     out = _port(folder, str(tmpdir), only=['train_step'], backward='float32',
@@ -80,30 +84,30 @@ def test_bias_spread_of_correct_ports_is_inside_the_measured_value(tmpdir):
     status, results, report = _check(out, folder)
     assert status == 0 and all(results[c].status == 'PASS' for c in results
                                if c.startswith('train_step')), report
-    expected = golden.read_golden(folder, 'train_step.npz')
-    ported = golden.read_npz(os.path.join(out, 'train_step.npz'))
+    expected = kit_schema.read_golden(folder, 'train_step.npz')
+    ported = npzfile.read_npz(os.path.join(out, 'train_step.npz'))
     spread, smallest_atol = 0.0, np.inf
-    for case in golden.TRAIN_RULES:
+    for case in kit_schema.TRAIN_RULES:
         for b in BIASES:
             name = '%s/step2/state/%s' % (case, b)
             spread = max(spread, np.abs(ported[name].astype(np.float64) - expected[name]).max())
             smallest_atol = min(smallest_atol, schema['files']['train_step.npz']['arrays'][
                 name]['compare']['atol'])
-    assert spread <= golden.BIAS_SPREAD
-    assert smallest_atol >= 10 * golden.BIAS_SPREAD
+    assert spread <= golden_train_step.BIAS_SPREAD
+    assert smallest_atol >= 10 * golden_train_step.BIAS_SPREAD
 
 
 def test_a_port_that_never_updates_its_biases_fails_step2_naming_them(tmpdir, v2_port):
     folder = _need(V2)
     out = str(tmpdir)
-    arrays = golden.read_npz(os.path.join(v2_port, 'train_step.npz'))
-    for case in golden.TRAIN_RULES:
+    arrays = npzfile.read_npz(os.path.join(v2_port, 'train_step.npz'))
+    for case in kit_schema.TRAIN_RULES:
         for b in BIASES:
             arrays['%s/step2/state/%s' % (case, b)] = arrays['%s/step1/state/%s' % (case, b)]
     np.savez(os.path.join(out, 'train_step.npz'), **arrays)
     status, results, report = _check(out, folder)
     assert status == 1
-    for case in golden.TRAIN_RULES:
+    for case in kit_schema.TRAIN_RULES:
         assert results['train_step.step1.%s' % case].status == 'PASS'
         step2 = results['train_step.step2.%s' % case]
         assert step2.status == 'FAIL'
@@ -139,15 +143,15 @@ def test_evaluation_order_points_are_advisory(tmpdir, v2_port):
     """At x = nextafter(1, 0) the released formula left to right gives 1, Theano's compiled
     order 0 (the golden): v2 keeps such points in the advisory set only."""
     folder = _need(V2)
-    schema = golden.load_schema(folder)
-    arrays = golden.read_golden(folder, 'activation.npz')
+    schema = kit_schema.load_schema(folder)
+    arrays = kit_schema.read_golden(folder, 'activation.npz')
     edge = arrays['rectangular_r1_a0.5_N1/x_f32edge']
     below_one = np.nextafter(np.float32(1), np.float32(0))
     assert below_one in edge and below_one not in arrays['rectangular_r1_a0.5_N1/x']
     assert _released_left_to_right(np.array([below_one]), 1.0)[0] == 1
     assert arrays['rectangular_r1_a0.5_N1/forward_f32edge'][list(edge).index(below_one)] == 0
     out = str(tmpdir)
-    ported = golden.read_npz(os.path.join(v2_port, 'activation.npz'))
+    ported = npzfile.read_npz(os.path.join(v2_port, 'activation.npz'))
     changed = 0
     for case, p in schema['files']['activation.npz']['cases'].items():
         if p['N'] == 1:

@@ -2,10 +2,11 @@
 
 This is the worked example of docs/porting.md: it reads the golden INPUTS of a golden folder
 (results/golden/v2, or v1), computes every output with NumPy alone (no Theano, no gxnor
-import) and writes them in the port layout that ``make check-port PORT=<out>`` compares:
+import) and writes them in the port layout that the checker compares (Python 3 and NumPy
+alone; ``make check-port PORT=/tmp/numpy-port`` in the project's environment):
 
-    python examples/numpy_port/port.py --golden results/golden/v2 --out /tmp/numpy-port
-    make check-port PORT=/tmp/numpy-port
+    python3 examples/numpy_port/port.py --golden results/golden/v2 --out /tmp/numpy-port
+    PYTHONPATH=src python3 -m gxnor_port check /tmp/numpy-port --golden results/golden/v2
 
 Start a port to another framework by replacing one function at a time (``conv_forward``,
 ``batchnorm_forward``, ...) with the framework's own and re-running the check.
@@ -23,7 +24,7 @@ maximum); Adam ``constants`` 'float32' (1 - b1 etc. computed in float32: 0.10000
 they are 'all' and 'python'. ``--pool-grad`` / ``--adam-constants`` override the cases
 (to see what the checker says about the other rule).
 
-Python 2.7 and 3, NumPy >= 1.11.
+Python 2.7 and 3 (3.8+), NumPy 1.11 to 2.x.
 """
 from __future__ import absolute_import, division, print_function
 
