@@ -168,13 +168,16 @@ class TestReleasedEquivalence(object):
         edge = points == np.float32(-0.5) + np.float32(2 ** -24)
         np.testing.assert_array_equal(grads['released'], np.where(edge, 1, window))
 
-    def test_other_shapes_ignore_the_setting(self):
+    @pytest.mark.parametrize('N,shape', [(1, 'triangular'), (1, 'gaussian'),
+                                         (2, 'rectangular'), (3, 'rectangular')])
+    def test_multi_level_and_other_shapes_ignore_the_setting(self, N, shape):
         x = T.vector('x')
-        points = _every_float_near([0.5, 1.5], 64)
-        values = [theano.function([x], D.pulse_derivative(x, 1.0, 0.5, 1, 'triangular',
+        points = _every_float_near([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75], 64)
+        values = [theano.function([x], D.pulse_derivative(x, 1.0, 0.5, N, shape,
                                                           act_grad))(points)
                   for act_grad in D.ACT_GRAD_MODES]
         assert values[0].tobytes() == values[1].tobytes()
+        assert values[0].max() > 0
 
     def test_unknown_setting_is_refused(self):
         with pytest.raises(ValueError, match='act_grad must be one of released, exact'):

@@ -178,3 +178,33 @@ def test_activation_sparsity_is_counted_exactly(tmpdir):
     assert trainer.records[-1]['activation_sparsity'] == np.mean(values == 0)
     summary = json.loads(tmpdir.join('runs', 'r', 'summary.json').read())
     assert summary['activation_sparsity'] == trainer.records[-1]['activation_sparsity']
+
+
+def test_a_run_folder_given_as_a_path_resumes_from_a_compressed_checkpoint(tmpdir):
+    """The committed reference run: RUN=<folder path>, its checkpoint compressed."""
+    from gxnor.checkpoint import compress_checkpoint
+    whole = _run(tmpdir.join('a'), run='r')
+    path = str(tmpdir.join('reference', 'full'))
+    tmpdir.join('b').ensure(dir=True)            # results/ (its README gets the tables)
+    _run(tmpdir.join('b'), run=path, settings=dict(stop_after=3))
+    assert not tmpdir.join('b', 'runs').check()   # the path itself is the folder
+    before, after = compress_checkpoint(os.path.join(path, 'checkpoint.npz'))
+    assert after < before
+    resumed = _run(tmpdir.join('b'), run=path, resume=True)
+    for a, b in zip(_weights(whole), _weights(resumed)):
+        assert a.tobytes() == b.tobytes()
+    assert [r['test_error'] for r in whole.records] == [r['test_error'] for r in resumed.records]
+
+
+def test_a_run_recorded_before_act_grad_resumes_with_the_arithmetic_it_had(tmpdir):
+    _run(tmpdir, run='r', settings=dict(stop_after=1, act_grad='exact'))
+    config_path = tmpdir.join('runs', 'r', 'config.json')
+    config = json.loads(config_path.read())
+    del config['hyperparameters']['act_grad']
+    config_path.write(json.dumps(config))
+    with pytest.raises(RunFolderError) as info:
+        _run(tmpdir, run='r', resume=True, settings=dict(stop_after=2))
+    message = str(info.value).replace("u'", "'")
+    assert "act_grad: run has 'exact', now 'released'" in message
+    resumed = _run(tmpdir, run='r', resume=True, settings=dict(stop_after=2, act_grad='exact'))
+    assert resumed.epoch == 2

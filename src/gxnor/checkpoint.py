@@ -10,13 +10,16 @@ previous checkpoint or the new one, never half of one.
 """
 from __future__ import absolute_import, division, print_function
 
+import argparse
 import json
+import os
+import sys
 
 import numpy as np
 
 from .files import atomic_write
 
-__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError']
+__all__ = ['save_checkpoint', 'load_checkpoint', 'compress_checkpoint', 'CheckpointError']
 
 
 class CheckpointError(RuntimeError):
@@ -66,3 +69,41 @@ def load_checkpoint(path, variables, rng):
         variable.set_value(value)
     rng.set_state((meta['rng_kind'], keys, int(position), int(has_gauss), float(cached)))
     return meta['loop_state'], extra
+
+
+def compress_checkpoint(path):
+    """Rewrite the checkpoint ``path`` zip-compressed, the same arrays bit for bit (for
+    committing a run's checkpoint: ternary weights and the sorted-free streams shrink;
+    ``np.load`` reads either form, so a resumed run is the same). Returns (before, after)
+    sizes in bytes."""
+    before = os.path.getsize(path)
+    with np.load(path) as archive:
+        arrays = dict((key, archive[key]) for key in archive.files)
+    atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
+    with np.load(path) as archive:
+        for key, value in arrays.items():
+            stored = archive[key]
+            if stored.dtype != value.dtype or stored.tobytes() != value.tobytes():
+                raise CheckpointError("compressing %s changed %s" % (path, key))
+    return before, os.path.getsize(path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m gxnor.checkpoint',
+        description='Rewrite run checkpoints zip-compressed (same arrays; resume reads both).')
+    parser.add_argument('command', choices=['compress'])
+    parser.add_argument('paths', nargs='+', help='checkpoint.npz files')
+    args = parser.parse_args(argv)
+    for path in args.paths:
+        try:
+            before, after = compress_checkpoint(path)
+        except (IOError, OSError, ValueError, CheckpointError) as error:
+            sys.stderr.write('error: cannot compress %s (%s)\n' % (path, error))
+            return 2
+        print('%s: %.1f MB -> %.1f MB' % (path, before / 1e6, after / 1e6))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -38,11 +38,13 @@ tests differ at one float32 value: at ``x = -0.49999994`` (``-0.5 + 2^-24``), ``
 is ``0.50000006``, ``2 (x + 1) + 1`` rounds to ``2`` and the released window passes the
 gradient, while ``|x| - 1 = -0.50000006`` lies outside ``[-a, a]``. (Its mirror
 ``+0.49999994`` is outside in both.) ``act_grad='released'`` (default) computes the
-released test, generalised to any ``r``, ``a``, ``N`` as one window per signed threshold
-``+-t_j``, whose clip input is ``((x -+ t_j) / a + 1) / 2``; ``'exact'`` tests
-``|(|x| - t_j)| <= a`` as written above. The two agree everywhere else for the released
-configuration (tested on every float32 near the break points); the other pulse shapes
-have no released arithmetic and are the same under both.
+released test for the ternary activation (N = 1: one clip per sign), with the window of
+``+r`` for ``x >= 0`` and of ``-r`` for ``x < 0``, whose clip input is
+``((x -+ r) / a + 1) / 2`` (for r = 1, a = 0.5 the released expression, bit for bit;
+other r, a: the same form); ``'exact'`` tests ``|(|x| - r)| <= a`` as written above. The
+two agree everywhere else for the released configuration (tested on every float32 near
+the break points). Multi-level activations (N > 1) and the other pulse shapes have no
+released arithmetic and are the same under both.
 
 Weight space Z_N^w: ``2^N + 1`` states in ``[-H, H]`` with step ``L = 2H / 2^N``
 (released: H = 1, N = 1, i.e. ternary ``{-1, 0, 1}``); N = 0 gives binary ``{-H, H}``.
@@ -167,16 +169,16 @@ def _released_window(v, a):
 def pulse_derivative(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad='released'):
     """The derivative approximation ``sum_j d pulse_a(|x| - t_j)`` of phi_r.
 
-    ``act_grad`` chooses the float arithmetic of the rectangular window (module doc):
-    ``'released'`` tests ``x - t_j`` (x >= 0) or ``x + t_j`` (x < 0) as the released
-    clips do, ``'exact'`` tests ``|x| - t_j``. Other shapes ignore it.
+    ``act_grad`` chooses the float arithmetic of the ternary (N = 1) rectangular window
+    (module doc): ``'released'`` tests ``x - r`` (x >= 0) or ``x + r`` (x < 0) as the
+    released clips do, ``'exact'`` tests ``|x| - r``. N > 1 and other shapes ignore it.
     """
     check_act_grad(act_grad)
     d = activation_step(N)
     magnitude = abs(x)
     total = 0
     for threshold in activation_thresholds(r, N):
-        if shape == 'rectangular' and act_grad == 'released':
+        if shape == 'rectangular' and act_grad == 'released' and N == 1:
             t = _as_floatx(threshold)
             inside = T.switch(T.ge(x, 0), _released_window(x - t, a),
                               _released_window(x + t, a))

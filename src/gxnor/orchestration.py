@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from .datasets import load_dataset
 from .experiments import SETTINGS_BEFORE_THEY_EXISTED, configure
-from .runs import RunFolder, RunFolderError, environment_facts
+from .runs import RunFolder, RunFolderError, environment_facts, run_path
 from .train import Trainer, epoch_report, progress_bar
 
 __all__ = ['run_experiment', 'default_run_name']
@@ -48,7 +48,8 @@ def _check_same_settings(folder, config):
 def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=None,
                    results_dir='results', architecture=None, dataset=None, stream=sys.stdout,
                    sweep=None, resume_if_exists=False):
-    """Run (or resume) one experiment into ``results_dir/runs/<run>``; returns the Trainer.
+    """Run (or resume) one experiment into ``results_dir/runs/<run>`` (or the folder
+    ``run`` when it is a path, see :func:`gxnor.runs.run_path`); returns the Trainer.
 
     ``resume_if_exists`` (sweeps): resume when the run has a checkpoint, else start it;
     a finished run then just reports. ``sweep`` is recorded in config.json.
@@ -56,7 +57,7 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
     overrides = OrderedDict(overrides or {})
     config = configure(experiment, overrides)
     name = run or default_run_name(experiment, overrides)
-    folder = RunFolder(os.path.join(results_dir, 'runs', name))
+    folder = RunFolder(run_path(results_dir, name))
     if resume_if_exists and os.path.exists(folder.checkpoint_path):
         resume = True
     # Refuse an existing folder before the slow steps (data, compilation) ...

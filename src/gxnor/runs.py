@@ -30,7 +30,7 @@ try:
 except ImportError:  # not on POSIX: the pid check alone
     fcntl = None
 
-__all__ = ['RunFolder', 'RunFolderError', 'RunLock', 'environment_facts']
+__all__ = ['RunFolder', 'RunFolderError', 'RunLock', 'environment_facts', 'run_path']
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -105,6 +105,14 @@ def _json_bytes(data):
     return (json.dumps(data, indent=2, sort_keys=True) + '\n').encode('utf-8')
 
 
+def run_path(results_dir, name):
+    """Where run ``name`` lives: ``results_dir/runs/<name>``, or ``name`` itself when it
+    is a folder path (it holds a '/', e.g. ``results/reference/mnist-full``)."""
+    if '/' in name or os.sep in name:
+        return os.path.normpath(name)
+    return os.path.join(results_dir, 'runs', name)
+
+
 class RunFolder(object):
     """One run's folder. ``open`` refuses to reuse an existing run unless resuming."""
 
@@ -119,7 +127,7 @@ class RunFolder(object):
     def open(cls, results_dir, name, resume):
         """The run folder, created unless resuming. Refuses an existing folder (unless
         resuming) and a missing checkpoint (when resuming). Does not lock: see lock()."""
-        folder = cls(os.path.join(results_dir, 'runs', name))
+        folder = cls(run_path(results_dir, name))
         if resume:
             if not os.path.exists(folder.checkpoint_path):
                 raise RunFolderError(
