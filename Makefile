@@ -34,6 +34,7 @@ help:
 	@echo "make test           build the Python 2.7 environment if missing, run the tests"
 	@echo "make mnist          the paper's MNIST experiment (released schedule, 4000 epochs)"
 	@echo "make mnist-quick    the same run stopped after 30 epochs (schedule unchanged)"
+	@echo "make mnist-full     start or resume the committed full-length run ($(MNIST_FULL))"
 	@echo "make cifar10 / svhn (and -quick) the other data sets"
 	@echo "make tables         results/README.md from the run folders"
 	@echo "make golden         golden vectors for ports (results/golden/v2)"
@@ -100,6 +101,18 @@ fetch-mnist fetch-cifar10 fetch-svhn: fetch-%: env
 
 mnist cifar10 svhn: %: env fetch-%
 	$(GXNOR) run $* $(RUN_ARGS)
+
+# The full-length reference run, trained in chunks and committed (results/README.md):
+# starts it, or resumes it from its committed checkpoint. `kill -TERM <its python>` stops
+# it after the epoch in progress; `make mnist-full-commit` compresses the checkpoint and
+# redraws the run's table and plot for a commit.
+MNIST_FULL := results/reference/mnist-full
+.PHONY: mnist-full mnist-full-commit
+mnist-full:
+	$(MAKE) mnist RUN=$(MNIST_FULL) RESUME=$(if $(wildcard $(MNIST_FULL)/checkpoint.npz),1)
+mnist-full-commit: env
+	$(PY) -m gxnor.checkpoint compress $(MNIST_FULL)/checkpoint.npz
+	$(PY) -m gxnor.longrun $(MNIST_FULL)
 
 # Short runs: the start of the full run's curve (STOP_AFTER keeps the schedule).
 mnist-quick:

@@ -208,3 +208,33 @@ def test_a_run_recorded_before_act_grad_resumes_with_the_arithmetic_it_had(tmpdi
     assert "act_grad: run has 'exact', now 'released'" in message
     resumed = _run(tmpdir, run='r', resume=True, settings=dict(stop_after=2, act_grad='exact'))
     assert resumed.epoch == 2
+
+
+class _TermAfterEpoch(TextSink):
+    """A stream that sends this process SIGTERM when the run reports epoch ``epoch``."""
+
+    def __init__(self, epoch):
+        TextSink.__init__(self)
+        self.mark = 'Epoch %d of' % epoch
+
+    def write(self, text):
+        TextSink.write(self, text)
+        if text.startswith(self.mark):
+            import signal
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_stops_at_the_epoch_boundary_and_the_sessions_say_where(tmpdir):
+    whole = _run(tmpdir.join('a'), run='r')
+    part = cli.run_experiment('mnist', SETTINGS, results_dir=str(tmpdir.join('b')), run='r',
+                              architecture=TINY, dataset=_dataset(), stream=_TermAfterEpoch(1))
+    assert part.epoch == 2                     # epoch 1 finished, then the run stopped
+    folder = tmpdir.join('b', 'runs', 'r')
+    assert len(folder.join('epochs.jsonl').readlines()) == 2
+    resumed = _run(tmpdir.join('b'), run='r', resume=True)
+    for a, b in zip(_weights(whole), _weights(resumed)):
+        assert a.tobytes() == b.tobytes()
+    sessions = [json.loads(line) for line in folder.join('sessions.jsonl').readlines()]
+    assert [(s['event'], s['after_epoch']) for s in sessions] == \
+        [('start', -1), ('stopped', 1), ('resume', 1), ('ended', 5)]
+    assert all(s['commit'] and s['machine'] for s in sessions if s['event'] in ('start', 'resume'))

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
+import signal
 import sys
 import time
 from collections import OrderedDict
@@ -94,8 +95,12 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
         progress = progress_bar()
         identity = dict(experiment=experiment, run=name, dataset=config['dataset'],
                         machine=facts['machine'], commit=facts['commit'], command=facts['command'])
+        folder.append_session(dict(event='resume' if resume else 'start',
+                                   after_epoch=trainer.epoch - 1, commit=facts['commit'],
+                                   machine=facts['machine'], command=facts['command']))
+        stop = _StopRequest(stream)
         try:
-            while trainer.epoch < limit:
+            while trainer.epoch < limit and not stop.requested:
                 record = trainer.run_epoch(progress)
                 started = time.time()
                 trainer.save(folder.checkpoint_path)
@@ -106,9 +111,18 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
                 if trainer.epoch % PLOT_EVERY == 0:
                     _write_artifacts(folder.path, results_dir)
         except KeyboardInterrupt:
+            folder.append_session(dict(event='interrupted', after_epoch=trainer.epoch - 1))
             stream.write("\ninterrupted after epoch %d; the checkpoint is in %s. Continue with "
                          "--resume (make ... RESUME=1 RUN=%s)\n" % (trainer.epoch - 1, folder.path, name))
             raise
+        finally:
+            stop.restore()
+        folder.append_session(dict(event='stopped' if stop.requested else 'ended',
+                                   after_epoch=trainer.epoch - 1))
+        if stop.requested:
+            stream.write("stopped after epoch %d on request (SIGTERM); the checkpoint is in %s. "
+                         "Continue with --resume (make ... RESUME=1 RUN=%s)\n"
+                         % (trainer.epoch - 1, folder.path, name))
         _write_artifacts(folder.path, results_dir)
         summary = trainer.summary()
         stream.write("%s: best test error %.2f%% at epoch %d (released metric); test error at best "
@@ -120,6 +134,30 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
     finally:
         if lock is not None:
             lock.release()
+
+
+class _StopRequest(object):
+    """SIGTERM asks the run to stop at the next epoch boundary: the epoch in progress is
+    finished and checkpointed, then the run ends as after STOP_AFTER (a clean stop for a run
+    trained in chunks). Ctrl-C (SIGINT) still stops at once, losing the epoch in progress."""
+
+    def __init__(self, stream):
+        self.requested = False
+        self._stream = stream
+        try:
+            self._previous = signal.signal(signal.SIGTERM, self._request)
+        except ValueError:      # not the main thread: no handler, no request
+            self._previous = None
+
+    def _request(self, signum, frame):
+        self.requested = True
+        self._stream.write("\nSIGTERM: stopping after the epoch in progress\n")
+        self._stream.flush()
+
+    def restore(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
 
 
 def _build_trainer(name, config, dataset, architecture, stream):

@@ -122,6 +122,7 @@ class RunFolder(object):
         self.epochs_path = os.path.join(path, 'epochs.jsonl')
         self.summary_path = os.path.join(path, 'summary.json')
         self.checkpoint_path = os.path.join(path, 'checkpoint.npz')
+        self.sessions_path = os.path.join(path, 'sessions.jsonl')
 
     @classmethod
     def open(cls, results_dir, name, resume):
@@ -175,6 +176,13 @@ class RunFolder(object):
 
     def append_epoch(self, record):
         with io.open(self.epochs_path, 'ab') as handle:
+            handle.write((json.dumps(record, sort_keys=True) + '\n').encode('utf-8'))
+
+    def append_session(self, record):
+        """One line per start, resume and stop of the run: when, on which commit and
+        machine, from and to which epoch (a run trained in chunks says where each ran)."""
+        record = dict(record, time=datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'))
+        with io.open(self.sessions_path, 'ab') as handle:
             handle.write((json.dumps(record, sort_keys=True) + '\n').encode('utf-8'))
 
     def write_summary(self, summary):

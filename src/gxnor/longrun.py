@@ -1,0 +1,175 @@
+"""The full-length reference run's report: a table and a plot, redrawn as the run grows.
+
+``python -m gxnor.longrun RUN_FOLDER`` (``make mnist-full-commit``) reads the run's
+``epochs.jsonl`` and ``sessions.jsonl`` and writes, beside ``results/README.md``:
+
+* ``results/mnist-full.md``: best test error and its epoch, test error at the best
+  validation epoch, the test error at epochs 30, 100, 200, 500, 1000, 2000 and 4000 (those
+  reached), seconds per epoch and activation sparsity over the run, each chunk of the run
+  (commit, machine, epochs), and, side by side, the figures quoted from another
+  implementation of the released recipe (not ours; facts to compare with);
+* ``results/mnist-full.png``: test and validation error (log scale) with those quoted
+  points, seconds per epoch and activation sparsity, against the epoch.
+
+Epochs are 0-based as in ``epochs.jsonl`` (epoch 0 is the LR = 0 epoch); "epoch k" in
+the table is the record with ``epoch == k``.
+"""
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import io
+import json
+import os
+import sys
+
+__all__ = ['QUOTED', 'MILESTONES', 'read_jsonl', 'report', 'main']
+
+MILESTONES = (30, 100, 200, 500, 1000, 2000, 4000)
+
+# Another implementation of the released MNIST recipe (not our code), as quoted to us:
+# best test error 0.83 % by about epoch 190 and 0.68 % at epoch 1532.
+QUOTED = [(190, 0.83, 'about epoch 190'), (1532, 0.68, 'epoch 1532')]
+PAPER_ERROR = 0.68   # the paper's MNIST claim (99.32 % accuracy), still to verify
+
+
+def read_jsonl(path):
+    """The records of a JSON-lines file ([] when it does not exist)."""
+    if not os.path.exists(path):
+        return []
+    with io.open(path, encoding='utf-8') as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _best(records, key):
+    """The record with the lowest ``key``; ties go to the later epoch (as the run's own
+    bookkeeping)."""
+    best = None
+    for record in records:
+        if best is None or record[key] <= best[key]:
+            best = record
+    return best
+
+
+def _median(values):
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _best_until(records, epoch):
+    """Best test error among epochs <= ``epoch``."""
+    upto = [r for r in records if r['epoch'] <= epoch]
+    return _best(upto, 'test_error')['test_error'] if upto else None
+
+
+def _pct(value):
+    return '-' if value is None else '%.2f %%' % value
+
+
+def report(records, sessions, run_name):
+    """The Markdown text of the long run's report."""
+    if not records:
+        return '# %s\n\nNo epoch has finished yet.\n' % run_name
+    last = records[-1]['epoch']
+    best_test = _best(records, 'test_error')
+    best_valid = _best(records, 'valid_error')
+    lines = ['# The full-length MNIST run (`%s`)' % run_name, '',
+             '`make mnist` as a user runs it (seed 1234, `pool_grad=one`, fast kernels, the '
+             'released 4000-epoch schedule), trained in chunks on 2-core machines and '
+             'resumed from its committed checkpoint (`make mnist-full`). **%d of 4000 epochs '
+             'so far** (0-based epochs 0-%d; epoch 0 is the LR = 0 epoch).'
+             % (last + 1, last), '',
+             '| figure | this run | quoted, another implementation (not ours) |',
+             '| --- | --- | --- |',
+             '| best test error (released metric) | %s at epoch %d | 0.68 %% at epoch 1532 |'
+             % (_pct(best_test['test_error']), best_test['epoch']),
+             '| test error at the best validation epoch | %s (epoch %d, valid %s) | - |'
+             % (_pct(best_valid['test_error']), best_valid['epoch'],
+                _pct(best_valid['valid_error'])),
+             '| the paper\'s claim (still to verify against its text) | %.2f %% error '
+             '(99.32 %% accuracy) | |' % PAPER_ERROR]
+    lines += ['', '| epoch | test error | best test error so far | valid error | '
+              'activation sparsity | quoted best so far (not ours) |',
+              '| --- | --- | --- | --- | --- | --- |']
+    by_epoch = dict((r['epoch'], r) for r in records)
+    for epoch in MILESTONES:
+        record = by_epoch.get(epoch)
+        if record is None:
+            continue
+        quoted = [q for q in QUOTED if q[0] <= epoch]
+        sparsity = record.get('activation_sparsity')
+        lines.append('| %d | %s | %s | %s | %s | %s |' % (
+            epoch, _pct(record['test_error']), _pct(_best_until(records, epoch)),
+            _pct(record['valid_error']),
+            '-' if sparsity is None else '%.1f %%' % (100 * sparsity),
+            '%.2f %% (%s)' % (quoted[-1][1], quoted[-1][2]) if quoted else '-'))
+    if not any(epoch in by_epoch for epoch in MILESTONES):
+        lines.append('| (no milestone epoch reached yet) | | | | | |')
+    seconds = [r['seconds'] for r in records if r.get('seconds')]
+    lines += ['', 'Time: median %.1f s per epoch (%.1f-%.1f s), %.1f hours of training in '
+              'all.' % (_median(seconds), min(seconds), max(seconds), sum(seconds) / 3600.0)
+              if seconds else 'Time: not recorded.']
+    chunks = [s for s in sessions if s.get('event') in ('start', 'resume')]
+    if chunks:
+        lines += ['', '| chunk | started (UTC) | from epoch | commit | machine |',
+                  '| --- | --- | --- | --- | --- |']
+        for index, chunk in enumerate(chunks):
+            lines.append('| %d | %s | %d | `%s` | %s |' % (
+                index + 1, chunk.get('time', '?'), chunk.get('after_epoch', -1) + 1,
+                (chunk.get('commit') or '?')[:10], chunk.get('machine', '?')))
+    lines += ['', 'The quoted figures come from a re-implementation of the released recipe in '
+              'another framework; they are facts to compare with, not targets: nothing here '
+              'was tuned to reach them. The plot: [%s.png](%s.png).' % (run_name, run_name), '']
+    return '\n'.join(lines)
+
+
+def plot(records, path):
+    """Test/valid error (log), seconds per epoch and sparsity against the epoch."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    epochs = [r['epoch'] for r in records]
+    figure, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
+    axes[0].semilogy(epochs, [max(r['test_error'], 1e-2) for r in records], label='test')
+    axes[0].semilogy(epochs, [max(r['valid_error'], 1e-2) for r in records], label='valid',
+                     alpha=0.7)
+    axes[0].plot([q[0] for q in QUOTED], [q[1] for q in QUOTED], 'k^',
+                 label='quoted best so far (another implementation)')
+    axes[0].axhline(PAPER_ERROR, color='grey', linestyle=':', label="paper's claim (0.68 %)")
+    axes[0].set_ylabel('error (%)')
+    axes[0].legend(loc='upper right', fontsize=8)
+    axes[1].plot(epochs, [r.get('seconds') for r in records], '.', markersize=2)
+    axes[1].set_ylabel('seconds per epoch')
+    axes[2].plot(epochs, [100 * (r.get('activation_sparsity') or 0) for r in records])
+    axes[2].set_ylabel('zero activations (%)')
+    axes[2].set_xlabel('epoch (0-based)')
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m gxnor.longrun', description=__doc__.split(
+        '\n\n')[0])
+    parser.add_argument('run', help='the run folder (results/reference/mnist-full)')
+    parser.add_argument('--out', default='results', help='where mnist-full.md/.png go')
+    args = parser.parse_args(argv)
+    epochs_path = os.path.join(args.run, 'epochs.jsonl')
+    if not os.path.exists(epochs_path):
+        sys.stderr.write('error: %s has no epochs.jsonl: is it a run folder?\n' % args.run)
+        return 2
+    records = read_jsonl(epochs_path)
+    sessions = read_jsonl(os.path.join(args.run, 'sessions.jsonl'))
+    name = os.path.basename(os.path.normpath(args.run))
+    with io.open(os.path.join(args.out, '%s.md' % name), 'w', encoding='utf-8') as handle:
+        handle.write(report(records, sessions, name))
+    if records:
+        plot(records, os.path.join(args.out, '%s.png' % name))
+    print('written: %s/%s.md and .png (%d epochs)' % (args.out, name, len(records)))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
