@@ -243,3 +243,14 @@ def test_main(results, capsys):
     out, err = capsys.readouterr()
     assert out.strip() == os.path.join(results, 'README.md')
     assert 'runs/broken: summary.json unreadable' in err
+
+
+def test_a_shipped_long_run_links_its_own_report(results):
+    add_run(results, 'mnist-full', summary(run='mnist-full'), subdir='reference')
+    add_run(results, 'mnist-quick', summary(run='mnist-quick'), subdir='reference')
+    add_run(results, 'mine', summary(run='mine'))
+    write(os.path.join(results, 'mnist-full.md'), '# report')
+    write(os.path.join(results, 'mine.md'), '# not a shipped run')
+    section = readme(results).split('## MNIST\n', 1)[1]
+    assert section.count('as it grows') == 1
+    assert '[mnist-full.md](mnist-full.md)' in section

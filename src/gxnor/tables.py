@@ -348,12 +348,25 @@ def _build(results_dir):
         lines.append('|' + '---|' * len(HEADER))
         lines += [row(run, entry) for run in runs if run['dataset'] == dataset]
         lines.append('')
+        lines += long_run_links(results_dir, [run for run in runs if run['dataset'] == dataset])
     lines += sweep_sections(results_dir, sweep_runs)
     if warnings:
         lines += ['## Skipped run folders', '']
         lines += ['- ' + _cell(w) for w in warnings]
         lines.append('')
     return '\n'.join(_u(line) for line in lines), warnings
+
+
+def long_run_links(results_dir, runs):
+    """A line per shipped run that has its own report beside this page (``<name>.md``,
+    e.g. the full-length MNIST run's, written by gxnor.longrun)."""
+    lines = []
+    for run in runs:
+        report = '%s.md' % run['name']
+        if run['shipped'] and os.path.exists(os.path.join(results_dir, report)):
+            lines += ['%s, as it grows: milestones, time per epoch, sparsity, chunks and a '
+                      'plot in [%s](%s).' % (run['name'], report, report), '']
+    return lines
 
 
 # ------------------------------------------------------------------ sweeps
