@@ -74,7 +74,8 @@ def test_pool_is_lasagne_maxpool_bit_for_bit(shape, openmp):
     # pins Theano's CPU tie rule ('all'), the one Lasagne's layer has here (the default
     # 'one' is compared with NumPy in test_pooling.py)
     ours_layer = MaxPool2x2Layer(incoming, pool_grad='all')
-    ours = get_output(ours_layer) if not openmp else fastops.MaxPool2x2(openmp=True)(x)
+    ours = (get_output(ours_layer) if not openmp
+            else fastops.MaxPool2x2(openmp=True, pool_grad='all')(x))
     theirs_layer = MaxPool2DLayer(incoming, pool_size=2)
     theirs = get_output(theirs_layer)
     assert ours_layer.output_shape == theirs_layer.output_shape
@@ -351,7 +352,7 @@ from gxnor.discretization import multi_step
 rng = np.random.RandomState(7)
 x, w, b, g = T.tensor4(), T.tensor4(), T.vector(), T.tensor4()
 # large enough that OpenBLAS would split each gemm among threads (M N K > 262144)
-z = fastops.ConvPool2x2()(x, w, b)[0]
+z = fastops.ConvPool2x2(pool_grad='all')(x, w, b)[0]   # Theano's tie rule, pinned
 # a batch of 1200 images: the channel sum shares its blocks among threads, and the batch
 # norm + activation loop over the images runs on threads (openmp_elemwise_minsize)
 big, scale = T.tensor4(), T.vector()

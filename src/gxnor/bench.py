@@ -36,6 +36,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from .runs import cpu_count
+from .settings import KERNEL, KERNELS
 
 __all__ = ['EPOCH_IMAGES', 'RELEASED_BATCH', 'bench_net', 'set_threads', 'op_profile', 'main']
 
@@ -149,7 +150,7 @@ def _build(name, batch, seed, kernels, profile=False):
     return graph, x_batch, t_batch, time.time() - start, stats
 
 
-def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels='fast',
+def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KERNEL,
               threads=None):
     """Time one net; returns a dict of the measured numbers."""
     batch = batch or RELEASED_BATCH[name]
@@ -179,7 +180,7 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels='fa
                 peak_rss_gb=_peak_rss_gb())
 
 
-def profile_net(name, batch=None, seed=0, kernels='fast', top=5):
+def profile_net(name, batch=None, seed=0, kernels=KERNEL, top=5):
     """(train rows, eval rows) of :func:`op_profile` for one profiled step of each."""
     batch = batch or RELEASED_BATCH[name]
     graph, x_batch, t_batch, _, stats = _build(name, batch, seed, kernels, profile=True)
@@ -301,8 +302,8 @@ def main(argv=None):
                         '%d for the others)' % (DEFAULT_STEPS['mnist'], DEFAULT_STEPS['cifar10']))
     parser.add_argument('--eval-steps', type=int, default=None,
                         help='timed evaluation passes (default: as --steps)')
-    parser.add_argument('--kernels', default='fast',
-                        help="comma-separated 'fast' and/or 'theano' (default: fast)")
+    parser.add_argument('--kernels', default=KERNEL,
+                        help='comma-separated, among %s (default: %s)' % (', '.join(KERNELS), KERNEL))
     parser.add_argument('--threads', default=None,
                         help='comma-separated thread counts to time, e.g. 1,2 (default: as '
                         'the process runs)')
@@ -322,9 +323,9 @@ def main(argv=None):
         parser.error('unknown net(s) %s; choose from %s'
                      % (', '.join(unknown), ', '.join(sorted(EPOCH_IMAGES))))
     kernels = [k.strip() for k in args.kernels.split(',') if k.strip()]
-    bad = [k for k in kernels if k not in ('fast', 'theano')]
+    bad = [k for k in kernels if k not in KERNELS]
     if bad or not kernels:
-        parser.error("--kernels: 'fast' and/or 'theano', got %r" % args.kernels)
+        parser.error('--kernels: among %s, got %r' % (', '.join(KERNELS), args.kernels))
     for option in ('batch', 'estimate_batch'):
         value = getattr(args, option)
         if value is not None and value < 1:

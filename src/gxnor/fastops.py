@@ -47,6 +47,8 @@ from theano.tensor.elemwise import Sum
 from theano.tensor.blas_headers import blas_header_text
 from theano.tensor.opt import register_specialize
 
+from .settings import KERNEL, KERNELS, POOL_GRAD, POOL_GRAD_RULES, check_choice
+
 __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channel_sum',
            'local_channel_sum', 'Corr2dValid', 'Corr2dValidGradWeights',
            'Corr2dValidGradInputs', 'ConvPool2x2', 'ConvPool2x2GradWeights',
@@ -59,14 +61,6 @@ __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channe
 # the MNIST net: 1M floats ~15% slower per epoch, 4M ~25%).
 DEFAULT_CHUNK_FLOATS = 1 << 18
 
-# Tie rules of the max-pool gradient: 'one' = the window's gradient goes to its first
-# maximum in row-major order (cuDNN on the paper's K80 sends it to one element; Caffe
-# and PyTorch's CPU kernel pick the first), 'all' = to every tied element (Theano 0.8.2's
-# CPU MaxPoolGrad).
-POOL_GRAD_RULES = ('one', 'all')
-
-# How the layers compute: 'fast' = these kernels; 'theano' = Theano's own ops only.
-KERNELS = ('fast', 'theano')
 
 _C_TYPES = {'float32': 'float', 'float64': 'double'}
 
@@ -702,10 +696,9 @@ def _float_tensor(x, ndim, what):
 # ----------------------------------------------------------------------------- pooling
 
 def check_pool_grad(pool_grad):
-    """Raise ValueError unless ``pool_grad`` names a tie rule of the max-pool gradient."""
-    if pool_grad not in POOL_GRAD_RULES:
-        raise ValueError("pool_grad must be one of %s, got %r"
-                         % (', '.join(POOL_GRAD_RULES), pool_grad))
+    """Raise ValueError unless ``pool_grad`` names a tie rule of the max-pool gradient
+    (gxnor.settings: 'one', the default, or 'all')."""
+    check_choice('pool_grad', pool_grad)
 
 
 class _PoolOp(_FastOp):
@@ -713,7 +706,7 @@ class _PoolOp(_FastOp):
 
     __props__ = ('openmp', 'pool_grad')
 
-    def __init__(self, openmp=None, pool_grad='all'):
+    def __init__(self, openmp=None, pool_grad=POOL_GRAD):
         super(_PoolOp, self).__init__(openmp=openmp)
         check_pool_grad(pool_grad)
         self.pool_grad = pool_grad
@@ -806,7 +799,7 @@ class MaxPool2x2Grad(_PoolOp):
                    first=int(self.pool_grad == 'one'))
 
 
-def max_pool_2x2(x, pool_grad='all'):
+def max_pool_2x2(x, pool_grad=POOL_GRAD):
     """2x2/stride-2 max pooling of a 4-d tensor (see :class:`MaxPool2x2`)."""
     return MaxPool2x2(pool_grad=pool_grad)(x)
 
@@ -966,7 +959,7 @@ class _ConvBase(_FastOp):
     pooled = False     # True: conv + bias + 2x2 max pool
     roles = ()         # names of the inputs, among x, w, b, gy, mask
 
-    def __init__(self, openmp=None, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all',
+    def __init__(self, openmp=None, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad=POOL_GRAD,
                  pad=(0, 0)):
         super(_ConvBase, self).__init__(openmp=openmp)
         check_pool_grad(pool_grad)
@@ -1225,12 +1218,12 @@ def corr2d_valid(x, w, chunk_floats=DEFAULT_CHUNK_FLOATS, pad=(0, 0)):
     return Corr2dValid(chunk_floats=chunk_floats, pad=pad)(x, w)
 
 
-def conv_pool_2x2(x, w, b, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad='all'):
+def conv_pool_2x2(x, w, b, chunk_floats=DEFAULT_CHUNK_FLOATS, pool_grad=POOL_GRAD):
     """``max_pool_2x2(corr_valid(x, w) + b[None, :, None, None])`` as one ConvPool2x2."""
     return ConvPool2x2(chunk_floats=chunk_floats, pool_grad=pool_grad)(x, w, b)[0]
 
 
-def fuse_bias_pool(y, pool_grad='all'):
+def fuse_bias_pool(y, pool_grad=POOL_GRAD):
     """``max_pool_2x2(y)`` as one :class:`ConvPool2x2` when ``y = Corr2dValid(x, w) + b``.
 
     ``b`` must enter as ``b.dimshuffle('x', 0, 'x', 'x')`` (a tied bias, as Lasagne's
@@ -1279,12 +1272,11 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode='val
 
 
 def check_kernels(kernels):
-    """Raise ValueError unless ``kernels`` is 'fast' or 'theano'."""
-    if kernels not in KERNELS:
-        raise ValueError("kernels must be one of %s, got %r" % (', '.join(KERNELS), kernels))
+    """Raise ValueError unless ``kernels`` is 'fast' or 'theano' (gxnor.settings)."""
+    check_choice('kernels', kernels)
 
 
-def compile_mode(kernels='fast'):
+def compile_mode(kernels=KERNEL):
     """The Theano mode for ``kernels``: 'theano' leaves out the ChannelSum rewrite."""
     check_kernels(kernels)
     mode = theano.compile.get_default_mode()

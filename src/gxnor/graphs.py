@@ -11,6 +11,7 @@ import theano.tensor as T
 
 from .fastops import compile_mode
 from .layers import DiscreteActivationLayer
+from .settings import ADAM, KERNEL, RANDOM_SEARCH
 from .updates import GXNORUpdates
 
 __all__ = ['squared_hinge', 'misclassified', 'TrainingGraph']
@@ -43,8 +44,8 @@ class TrainingGraph(object):
     (time per op, for ``make bench``).
     """
 
-    def __init__(self, output_layer, input_var, m=3.0, random_search='released', c_prob=0.8,
-                 srng=None, adam_constants='float32', kernels='fast', profile=None):
+    def __init__(self, output_layer, input_var, m=3.0, random_search=RANDOM_SEARCH, c_prob=0.8,
+                 srng=None, adam_constants=ADAM, kernels=KERNEL, profile=None):
         targets = T.matrix('targets')
         learning_rate = T.scalar('learning_rate')
         mode = compile_mode(kernels)

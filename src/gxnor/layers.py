@@ -18,11 +18,12 @@ import theano.tensor as T
 from lasagne.layers import Conv2DLayer, DenseLayer, Layer
 from lasagne.nonlinearities import identity
 
-from .discretization import (PulseGradient, check_act_grad, check_activation_space,
+from .discretization import (PulseGradient, check_activation_space,
                              check_weight_space, discretize_activation)
-from .fastops import (check_kernels, check_pool_grad, conv2d as fast_conv2d, fuse_bias_pool,
-                      max_pool_2x2, multi_step as fast_multi_step)
+from .fastops import (conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2,
+                      multi_step as fast_multi_step)
 from .pooling import theano_max_pool_2x2
+from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE, check_choice
 
 __all__ = ['DiscreteDenseLayer', 'DiscreteConv2DLayer', 'BatchNormLayer',
            'DiscreteActivationLayer', 'MaxPool2x2Layer', 'discrete_weight_spaces',
@@ -78,9 +79,9 @@ class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):
     """
 
     def __init__(self, incoming, num_filters, filter_size, discrete=True, H=1.0, N=1,
-                 init_scale=1.0, W=None, nonlinearity=identity, kernels='fast', **kwargs):
+                 init_scale=1.0, W=None, nonlinearity=identity, kernels=KERNEL, **kwargs):
         check_weight_space(H, N)
-        check_kernels(kernels)
+        check_choice('kernels', kernels)
         convolution = fast_conv2d if kernels == 'fast' else T.nnet.conv2d
         _draw_unused_stream_seed()
         super(DiscreteConv2DLayer, self).__init__(
@@ -180,13 +181,13 @@ class DiscreteActivationLayer(Layer):
     :mod:`gxnor.discretization`).
     """
 
-    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape='rectangular', kernels='fast',
-                 act_grad='released', **kwargs):
+    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape=PULSE, kernels=KERNEL,
+                 act_grad=ACT_GRAD, **kwargs):
         super(DiscreteActivationLayer, self).__init__(incoming, **kwargs)
         if N is not None:
             check_activation_space(r, a, N, shape)
-        check_kernels(kernels)
-        check_act_grad(act_grad)
+        check_choice('kernels', kernels)
+        check_choice('act_grad', act_grad)
         self.r, self.a, self.N, self.shape, self.kernels = r, a, N, shape, kernels
         self.act_grad = act_grad
 
@@ -225,10 +226,10 @@ class MaxPool2x2Layer(Layer):
     ignore_border = True
     mode = 'max'
 
-    def __init__(self, incoming, pool_grad='one', kernels='fast', fuse=True, **kwargs):
+    def __init__(self, incoming, pool_grad=POOL_GRAD, kernels=KERNEL, fuse=True, **kwargs):
         super(MaxPool2x2Layer, self).__init__(incoming, **kwargs)
-        check_pool_grad(pool_grad)
-        check_kernels(kernels)
+        check_choice('pool_grad', pool_grad)
+        check_choice('kernels', kernels)
         self.pool_grad = pool_grad
         self.kernels = kernels
         if len(self.input_shape) != 4:

@@ -18,6 +18,7 @@ from lasagne.layers import InputLayer
 
 from .layers import (BatchNormLayer, DiscreteActivationLayer, DiscreteConv2DLayer,
                      DiscreteDenseLayer, MaxPool2x2Layer)
+from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE
 
 __all__ = ['Conv', 'Dense', 'ARCHITECTURES', 'INPUT_SHAPES', 'build_network']
 
@@ -41,9 +42,9 @@ INPUT_SHAPES = {'mnist': (1, 28, 28), 'cifar10': (3, 32, 32), 'svhn': (3, 32, 32
 
 
 def build_network(architecture, input_var=None, input_shape=None, discrete=True, H=1.0, N=1,
-                  act_r=1.0, act_a=0.5, act_N=1, pulse_shape='rectangular',
-                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad='one', kernels='fast',
-                  act_grad='released'):
+                  act_r=1.0, act_a=0.5, act_N=1, pulse_shape=PULSE,
+                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad=POOL_GRAD, kernels=KERNEL,
+                  act_grad=ACT_GRAD):
     """Build a network from a list of ``Conv``/``Dense`` specs; returns the output layer.
 
     ``architecture`` is a key of ARCHITECTURES or a list of specs (tests use tiny ones);

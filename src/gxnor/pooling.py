@@ -25,7 +25,7 @@ import theano.tensor as T
 from theano.gradient import DisconnectedType
 from theano.tensor.signal.pool import pool_2d
 
-from .fastops import check_pool_grad
+from .settings import POOL_GRAD, check_choice
 
 __all__ = ['theano_max_pool_2x2', 'first_max_gradient', 'RouteToFirstMax']
 
@@ -79,9 +79,10 @@ class RouteToFirstMax(theano.Op):
         return [DisconnectedType()(), first_max_gradient(x, output_grads[0])]
 
 
-def theano_max_pool_2x2(x, pool_grad='all'):
-    """Lasagne's ``MaxPool2DLayer(pool_size=2)`` output with the gradient rule ``pool_grad``."""
-    check_pool_grad(pool_grad)
+def theano_max_pool_2x2(x, pool_grad=POOL_GRAD):
+    """Lasagne's ``MaxPool2DLayer(pool_size=2)`` output with the gradient rule ``pool_grad``
+    ('one', the project's default, or 'all': Lasagne's layer as it is on a CPU)."""
+    check_choice('pool_grad', pool_grad)
     pooled = pool_2d(x, ds=(2, 2), st=(2, 2), ignore_border=True, padding=(0, 0), mode='max')
     if pool_grad == 'all':
         return pooled

@@ -12,8 +12,8 @@ import os
 import sys
 from collections import OrderedDict
 
-from .discretization import PULSE_SHAPES
 from .experiments import ConfigError, configure
+from .settings import PULSE_SHAPES
 
 __all__ = ['SWEEPS', 'sweep_points', 'point_run_name', 'parse_only', 'main']
 
