@@ -133,8 +133,9 @@ def _build(name, batch, seed, kernels, profile=False):
     from theano.compile.profiling import ProfileStats
     from theano.sandbox.rng_mrg import MRG_RandomStreams
 
-    from .graphs import TrainingGraph
-    from .models import INPUT_SHAPES, build_network
+    from .experiments import configure
+    from .graphs import graph_from_config
+    from .models import INPUT_SHAPES, network_from_config
 
     rng = np.random.RandomState(seed)
     lasagne.random.set_rng(np.random.RandomState(seed))
@@ -144,9 +145,9 @@ def _build(name, batch, seed, kernels, profile=False):
         stats = (ProfileStats(atexit_print=False), ProfileStats(atexit_print=False))
     start = time.time()
     x = T.tensor4('inputs')
-    net = build_network(name, x, kernels=kernels)
-    graph = TrainingGraph(net, x, srng=MRG_RandomStreams(seed + 1), kernels=kernels,
-                          profile=stats)
+    config = configure(name, {'kernels': kernels})
+    net = network_from_config(config, x)
+    graph = graph_from_config(config, net, x, srng=MRG_RandomStreams(seed + 1), profile=stats)
     return graph, x_batch, t_batch, time.time() - start, stats
 
 

@@ -14,7 +14,7 @@ from .layers import DiscreteActivationLayer
 from .settings import ADAM, KERNEL, RANDOM_SEARCH
 from .updates import GXNORUpdates
 
-__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph']
+__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph', 'graph_from_config']
 
 
 def squared_hinge(output, targets):
@@ -77,3 +77,14 @@ class TrainingGraph(object):
         variables = lasagne.layers.get_all_params(self.output_layer)
         variables.extend(v for v in self.updates.state if v not in variables)
         return variables
+
+
+def graph_from_config(config, network, input_var, srng=None, profile=None):
+    """The :class:`TrainingGraph` of ``network`` (built by
+    :func:`gxnor.models.network_from_config`) with the configuration's update settings: the
+    one place that maps them, for the training loop and the golden generator. ``srng`` and
+    ``profile`` as in :class:`TrainingGraph`."""
+    return TrainingGraph(network, input_var, m=config['m'],
+                         random_search=config['random_search'], c_prob=config['c_prob'],
+                         srng=srng, adam_constants=config['adam_constants'],
+                         kernels=config['kernels'], profile=profile)

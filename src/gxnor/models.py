@@ -20,7 +20,8 @@ from .layers import (BatchNormLayer, DiscreteActivationLayer, DiscreteConv2DLaye
                      DiscreteDenseLayer, MaxPool2x2Layer)
 from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE
 
-__all__ = ['Conv', 'Dense', 'ARCHITECTURES', 'INPUT_SHAPES', 'build_network']
+__all__ = ['Conv', 'Dense', 'ARCHITECTURES', 'INPUT_SHAPES', 'build_network',
+           'network_from_config']
 
 Conv = namedtuple('Conv', 'filters size pad pool')
 Dense = namedtuple('Dense', 'units init_scale')
@@ -80,6 +81,23 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
             layer = DiscreteActivationLayer(layer, r=act_r, a=act_a, N=act_N, shape=pulse_shape,
                                             kernels=kernels, act_grad=act_grad)
     return layer
+
+
+def network_from_config(config, input_var=None, architecture=None, input_shape=None):
+    """The network a configuration describes (``gxnor.experiments.configure``'s dict, or a
+    run's recorded hyperparameters): the one place that maps settings to
+    :func:`build_network`'s arguments, for the training loop, the golden generator and the
+    analyses of trained networks. ``architecture`` overrides ``config['architecture']``
+    (tests train lists of specs); ``input_shape`` defaults to the data set's. A missing
+    setting raises KeyError.
+    """
+    return build_network(
+        architecture or config['architecture'], input_var, input_shape=input_shape,
+        discrete=config['discrete'], H=config['H'], N=config['N'], act_r=config['act_r'],
+        act_a=config['act_a'], act_N=config['act_N'], pulse_shape=config['pulse'],
+        bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'],
+        pool_grad=config['pool_grad'], kernels=config['kernels'],
+        act_grad=config['act_grad'])
 
 
 def count_params(output_layer):
