@@ -43,6 +43,8 @@ MNIST = OrderedDict([
     ('kernels', DEFAULTS['kernels']), ('act_grad', DEFAULTS['act_grad']),
 ])
 
+# lr_steps: in the released script since 2018-05-25, after publication; whether the
+# paper's CIFAR10 run used them is unknown (docs/method.md, row 7; lr_steps=none without).
 CIFAR10 = OrderedDict(MNIST, **{
     'dataset': 'cifar10', 'architecture': 'cifar10',
     'batch_size': 1000, 'num_epochs': 2000,

@@ -209,8 +209,8 @@ class MaxPool2x2Layer(Layer):
     ``ignore_border=True``.
 
     ``pool_grad`` is the tie rule of the gradient: ``'one'`` (default; the first maximum
-    of the window in row-major order gets the window's gradient, as on the paper's cuDNN
-    platform) or ``'all'`` (every tied element, Theano 0.8.2 on a CPU).
+    of the window in row-major order gets the window's gradient, as cuDNN on the platform
+    the authors' README recommends) or ``'all'`` (every tied element, Theano 0.8.2 on a CPU).
     ``kernels='theano'`` pools with Theano's own ``Pool`` op (see :mod:`gxnor.pooling`).
 
     When the input is the output of a (Discrete)Conv2DLayer convolving with

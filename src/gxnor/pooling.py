@@ -7,9 +7,9 @@ window holds its maximum more than once (``pool_grad``):
 
 * ``'all'``: Theano 0.8.2's CPU ``MaxPoolGrad`` gives the window's gradient to EVERY
   element equal to the maximum;
-* ``'one'``: cuDNN (the paper's K80 runs) gives it to ONE element; we take the first
-  maximum in row-major window order (cuDNN does not document its choice; Caffe and
-  PyTorch's CPU kernel take the first).
+* ``'one'``: cuDNN (the authors' recommended platform, on their K80) gives it to ONE
+  element; we take the first maximum in row-major window order (cuDNN does not document
+  its choice; Caffe and PyTorch's CPU kernel take the first).
 
 With ``'one'`` the forward value is still Theano's ``Pool`` output, bit for bit;
 :class:`RouteToFirstMax` passes it through unchanged and replaces the gradient: it

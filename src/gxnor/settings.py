@@ -41,8 +41,9 @@ CHOICES = OrderedDict([
         "SVHN make its draws and discard them); 'standard': padded crops and flips")),
     ('pool_grad', Choice(
         ('one', 'all'), 'one',
-        "the max-pool gradient's tie rule: to the window's first maximum (cuDNN, the "
-        "paper's platform) or to every tied element (Theano 0.8.2 on a CPU)")),
+        "the max-pool gradient's tie rule: to the window's first maximum (cuDNN, on the "
+        "platform the authors' README recommends) or to every tied element (Theano 0.8.2 "
+        "on a CPU)")),
     ('adam_constants', Choice(
         ('float32', 'python'), 'float32',
         "Adam's 1 - beta as Lasagne 0.2.dev1 computes it ('float32') or Lasagne 0.1 "
