@@ -82,20 +82,20 @@ def _default(function, argument):
 
 def test_low_level_functions_default_to_the_projects_defaults():
     """A direct call of a kernel, a layer or a graph gets the project's rule, never another."""
-    from gxnor import discretization, fastops, graphs, layers, models, pooling, updates
+    from gxnor import discretization, graphs, kernels, layers, models, pooling, updates
     one = settings.DEFAULTS
-    pool = [fastops.max_pool_2x2, fastops.conv_pool_2x2, fastops.fuse_bias_pool,
+    pool = [kernels.max_pool_2x2, kernels.conv_pool_2x2, kernels.fuse_bias_pool,
             pooling.theano_max_pool_2x2, models.build_network,
             layers.MaxPool2x2Layer.__init__]
     for function in pool:
         assert _default(function, 'pool_grad') == one['pool_grad'], function
-    for op in (fastops.MaxPool2x2(), fastops.MaxPool2x2Grad(), fastops.ConvPool2x2(),
-               fastops.Corr2dValid()):
+    for op in (kernels.MaxPool2x2(), kernels.MaxPool2x2Grad(), kernels.ConvPool2x2(),
+               kernels.Corr2dValid()):
         assert op.pool_grad == one['pool_grad'], op
     for function in (models.build_network, graphs.TrainingGraph.__init__,
                      layers.DiscreteConv2DLayer.__init__,
                      layers.DiscreteActivationLayer.__init__, layers.MaxPool2x2Layer.__init__,
-                     fastops.compile_mode):
+                     kernels.compile_mode):
         assert _default(function, 'kernels') == one['kernels'], function
     for function in (models.build_network, layers.DiscreteActivationLayer.__init__,
                      discretization.pulse_derivative, discretization.discretize_activation,

@@ -1,7 +1,7 @@
 """Throughput of the released nets on synthetic data: ``python -m gxnor.bench``.
 
 For each net at its released batch size and each configuration -- the kernels
-('fast': gxnor.fastops, 'theano': Theano's own ops) and the number of threads -- builds
+('fast': gxnor.kernels, 'theano': Theano's own ops) and the number of threads -- builds
 the network and its TrainingGraph (timed as "compile"), runs one untimed warm-up
 training step and evaluation pass, then times ``--steps`` training steps and
 ``--eval-steps`` evaluation passes and prints

@@ -9,7 +9,7 @@ import lasagne
 import theano
 import theano.tensor as T
 
-from .fastops import compile_mode
+from .kernels import compile_mode
 from .layers import DiscreteActivationLayer
 from .settings import ADAM, KERNEL, RANDOM_SEARCH
 from .updates import GXNORUpdates

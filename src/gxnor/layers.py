@@ -5,7 +5,7 @@ Discrete layers keep their weights ``W`` in the weight space Z_N^w (``2^N + 1`` 
 ``[-H, H]``) and tag them ``discrete`` so that ``get_all_params(net, discrete=True)``
 finds the tensors the DST update owns; biases stay ordinary trainable parameters.
 The forward pass uses ``W`` itself: there is no hidden full-precision copy. Convolutions
-default to :func:`gxnor.fastops.conv2d` (the same convolution as ``T.nnet.conv2d``,
+default to :func:`gxnor.kernels.conv2d` (the same convolution as ``T.nnet.conv2d``,
 computed with bigger BLAS calls). Weights start
 ``Uniform(-init_scale H, init_scale H)`` (released: scale 1, CIFAR10 dense layers 1.5)
 and reach the grid at the first update (the released epoch 0 runs with LR = 0 for that).
@@ -20,7 +20,7 @@ from lasagne.nonlinearities import identity
 
 from .discretization import (PulseGradient, check_activation_space,
                              check_weight_space, discretize_activation)
-from .fastops import (conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2,
+from .kernels import (conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2,
                       multi_step as fast_multi_step)
 from .pooling import theano_max_pool_2x2
 from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE, check_choice
@@ -74,7 +74,7 @@ class DiscreteDenseLayer(DenseLayer, _DiscreteWeights):
 class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):
     """Lasagne Conv2DLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity).
 
-    ``kernels='fast'`` convolves with :func:`gxnor.fastops.conv2d`, ``'theano'`` with
+    ``kernels='fast'`` convolves with :func:`gxnor.kernels.conv2d`, ``'theano'`` with
     ``T.nnet.conv2d`` (Theano's CorrMM on a CPU, as the released scripts).
     """
 
@@ -175,7 +175,7 @@ class DiscreteActivationLayer(Layer):
     """The multi-step activation phi_r with its pulse derivative (see discretization.py).
 
     ``N=None`` keeps full-precision activations (identity), for the paper's special cases.
-    ``kernels='fast'`` computes phi_r's value with :class:`gxnor.fastops.MultiStep` (one
+    ``kernels='fast'`` computes phi_r's value with :class:`gxnor.kernels.MultiStep` (one
     pass, the same bits), ``'theano'`` with Theano's elementwise ops. ``act_grad``: the
     float arithmetic of the rectangular window (``'released'`` or ``'exact'``, see
     :mod:`gxnor.discretization`).
@@ -201,7 +201,7 @@ class DiscreteActivationLayer(Layer):
 
 
 class MaxPool2x2Layer(Layer):
-    """``MaxPool2DLayer(pool_size=2)`` computed by :mod:`gxnor.fastops`.
+    """``MaxPool2DLayer(pool_size=2)`` computed by :mod:`gxnor.kernels`.
 
     Same forward values, bit for bit, and with ``pool_grad='all'`` the same gradient as
     Theano's CPU ops. Ties are common here (conv outputs of ternary inputs and weights are
@@ -214,8 +214,8 @@ class MaxPool2x2Layer(Layer):
     ``kernels='theano'`` pools with Theano's own ``Pool`` op (see :mod:`gxnor.pooling`).
 
     When the input is the output of a (Discrete)Conv2DLayer convolving with
-    :func:`gxnor.fastops.conv2d` and adding a tied bias (no nonlinearity), convolution,
-    bias and pooling run as one op (:class:`gxnor.fastops.ConvPool2x2`: the same
+    :func:`gxnor.kernels.conv2d` and adding a tied bias (no nonlinearity), convolution,
+    bias and pooling run as one op (:class:`gxnor.kernels.ConvPool2x2`: the same
     arithmetic without the full-size conv output in memory); ``fuse=False`` turns that off.
     """
 

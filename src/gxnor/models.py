@@ -53,7 +53,7 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
     ``act_N=None`` keeps full-precision activations; ``discrete=False`` full-precision
     weights (the released ``discrete = False`` path: plain Adam on W).
     ``pool_grad`` is the max-pool gradient's tie rule ('one' or 'all'), ``kernels``
-    'fast' (gxnor.fastops) or 'theano' (Theano's own ops), see gxnor.layers; ``act_grad``
+    'fast' (gxnor.kernels) or 'theano' (Theano's own ops), see gxnor.layers; ``act_grad``
     the float arithmetic of the activation's rectangular window ('released' or 'exact',
     see gxnor.discretization).
     """

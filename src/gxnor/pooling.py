@@ -15,7 +15,7 @@ With ``'one'`` the forward value is still Theano's ``Pool`` output, bit for bit;
 :class:`RouteToFirstMax` passes it through unchanged and replaces the gradient: it
 builds, from Theano's own ops, the one-hot of ``argmax`` over the four window elements
 (``argmax`` returns the first maximum) and scatters the window's gradient there. The
-fast kernels (:mod:`gxnor.fastops`) compute both rules in C; the tests check the two
+fast kernels (:mod:`gxnor.kernels`) compute both rules in C; the tests check the two
 implementations against each other and against NumPy.
 """
 from __future__ import absolute_import, division, print_function

@@ -19,7 +19,7 @@ def _parser():
                         help='instead: recompute the outputs of GOLDEN_DIR\'s inputs with this '
                              'code and write them in the port layout to --out')
     parser.add_argument('--kernels', choices=KERNELS,
-                        help='with --replay: the training step\'s kernels (gxnor.fastops or '
+                        help='with --replay: the training step\'s kernels (gxnor.kernels or '
                              'Theano\'s own ops; default: the configuration\'s)')
     parser.add_argument('--curves-data-dir', help='MNIST folder: also run the curves')
     parser.add_argument('--curves-epochs', type=int, default=3)
