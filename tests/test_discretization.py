@@ -7,6 +7,7 @@ import theano
 import theano.tensor as T
 
 from gxnor import discretization as D
+from gxnor.settings import ACT_GRAD_MODES, PULSE_SHAPES
 import reference as ref
 
 GRID = np.arange(-4, 4 + 1e-9, 1.0 / 1024).astype(np.float32)  # exact float32 values
@@ -66,7 +67,7 @@ class TestActivationForward(object):
 
 
 class TestActivationGradient(object):
-    @pytest.mark.parametrize('shape', D.PULSE_SHAPES)
+    @pytest.mark.parametrize('shape', PULSE_SHAPES)
     @pytest.mark.parametrize('N,r,a', [(1, 1.0, 0.5), (1, 0.5, 0.25), (2, 1.0, 0.125),
                                        (3, 0.25, 0.0625), (2, 0.0, 1.0)])
     def test_equals_pulse_formula(self, shape, N, r, a):
@@ -85,14 +86,14 @@ class TestActivationGradient(object):
         assert grad.tolist() == [1, 1, 1, 1]
         assert grad_out.tolist() == [0, 0]
 
-    @pytest.mark.parametrize('shape', D.PULSE_SHAPES)
+    @pytest.mark.parametrize('shape', PULSE_SHAPES)
     def test_each_pulse_has_unit_area(self, shape):
         u = T.vector()
         f = theano.function([u], D.pulse(u, 0.3, shape))
         points = np.linspace(-12, 12, 240001).astype(np.float32)
         assert np.trapz(f(points), points) == pytest.approx(1.0, abs=2e-4)
 
-    @pytest.mark.parametrize('shape', D.PULSE_SHAPES)
+    @pytest.mark.parametrize('shape', PULSE_SHAPES)
     @pytest.mark.parametrize('N', [1, 2, 3])
     def test_derivative_integrates_to_the_total_jump(self, shape, N):
         """Each pulse carries the area d of its jump: the whole derivative integrates to 1."""
@@ -157,7 +158,7 @@ class TestReleasedEquivalence(object):
         points = _every_float_near([0.5, 1.5], 64)
         c_value = np.ones_like(points)
         grads = {}
-        for act_grad in D.ACT_GRAD_MODES:
+        for act_grad in ACT_GRAD_MODES:
             layer = DiscreteActivationLayer(InputLayer((None,), x), kernels=kernels,
                                             act_grad=act_grad)
             grads[act_grad] = theano.function([x, c], T.grad(
@@ -175,7 +176,7 @@ class TestReleasedEquivalence(object):
         points = _every_float_near([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75], 64)
         values = [theano.function([x], D.pulse_derivative(x, 1.0, 0.5, N, shape,
                                                           act_grad))(points)
-                  for act_grad in D.ACT_GRAD_MODES]
+                  for act_grad in ACT_GRAD_MODES]
         assert values[0].tobytes() == values[1].tobytes()
         assert values[0].max() > 0
 
@@ -199,7 +200,7 @@ class TestValidation(object):
     def test_unknown_shape_lists_the_choices(self):
         with pytest.raises(ValueError) as info:
             D.check_activation_space(1.0, 0.5, 1, 'gauss')
-        assert all(shape in str(info.value) for shape in D.PULSE_SHAPES)
+        assert all(shape in str(info.value) for shape in PULSE_SHAPES)
 
     @pytest.mark.parametrize('H,N,word', [(0.0, 1, 'range H'), (-1.0, 1, 'range H'),
                                           (1.0, -1, 'weight N'), (1.0, 1.0, 'weight N')])

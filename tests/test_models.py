@@ -81,3 +81,47 @@ def test_unknown_architecture():
     with pytest.raises(ValueError) as info:
         build_network('resnet')
     assert 'mnist' in str(info.value)
+
+
+def _settings_of(net):
+    """(layer class, setting, value) for every platform setting a layer holds."""
+    found = set()
+    for layer in get_all_layers(net):
+        for name in ('pool_grad', 'kernels', 'act_grad', 'shape', 'N', 'r', 'a', 'H'):
+            if hasattr(layer, name):
+                found.add((type(layer).__name__, name, getattr(layer, name)))
+    return found
+
+
+def test_every_setting_of_a_config_reaches_the_layers():
+    """network_from_config is the one mapping of settings to layers: training, the golden
+    generator and the analyses of trained networks (which once left out pool_grad,
+    kernels and act_grad) all build through it."""
+    from gxnor.experiments import configure
+    from gxnor.models import network_from_config
+    from gxnor.trained import _build
+    config = configure('mnist', {'pool_grad': 'all', 'kernels': 'theano', 'act_grad': 'exact',
+                                 'pulse': 'triangular', 'act_a': 0.25, 'H': 2.0})
+    np.random.seed(0)
+    net = network_from_config(config)
+    settings = _settings_of(net)
+    assert ('MaxPool2x2Layer', 'pool_grad', 'all') in settings
+    assert ('MaxPool2x2Layer', 'kernels', 'theano') in settings
+    assert ('DiscreteConv2DLayer', 'kernels', 'theano') in settings
+    assert ('DiscreteActivationLayer', 'act_grad', 'exact') in settings
+    assert ('DiscreteActivationLayer', 'shape', 'triangular') in settings
+    assert ('DiscreteActivationLayer', 'a', 0.25) in settings
+    assert ('DiscreteConv2DLayer', 'H', 2.0) in settings
+    assert not [s for s in settings if s[1] == 'pool_grad' and s[2] != 'all']
+    assert _settings_of(_build(dict(config), None, None, None)) == settings
+
+
+def test_trained_networks_fill_in_settings_recorded_before_they_existed():
+    from gxnor.experiments import configure
+    from gxnor.trained import _build
+    hyper = dict(configure('mnist'))
+    for name in ('pool_grad', 'kernels', 'act_grad'):
+        del hyper[name]
+    settings = _settings_of(_build(hyper, None, None, None))
+    assert ('DiscreteActivationLayer', 'act_grad', 'exact') in settings   # as those runs did
+    assert ('MaxPool2x2Layer', 'kernels', 'fast') in settings

@@ -2,7 +2,7 @@
 
 'one': a 2x2 window's gradient goes to its FIRST maximum in row-major order (the paper's
 cuDNN platform); 'all': to every element equal to the maximum (Theano 0.8.2 on a CPU).
-Implementations: the fast kernels (gxnor.fastops, alone and fused with the convolution)
+Implementations: the fast kernels (gxnor.kernels, alone and fused with the convolution)
 and Theano's own ops (gxnor.pooling).
 """
 from __future__ import absolute_import, division, print_function
@@ -12,7 +12,7 @@ import pytest
 import theano
 import theano.tensor as T
 
-from gxnor.fastops import conv_pool_2x2, max_pool_2x2
+from gxnor.kernels import conv_pool_2x2, max_pool_2x2
 from gxnor.pooling import first_max_gradient, theano_max_pool_2x2
 
 RULES = ('one', 'all')
@@ -165,11 +165,11 @@ def _named_params(network):
 
 
 # kernels='fast' (the default); Theano's own ops are held to these nets by
-# test_fastops.test_network_equals_the_theano_ops_version under both rules.
+# test_kernels.test_network_equals_the_theano_ops_version under both rules.
 @pytest.mark.parametrize('kernels', ['fast'])
 def test_mnist_net_gradients_match_numpy_under_each_rule(float64, kernels):
     import lasagne
-    from gxnor.fastops import compile_mode
+    from gxnor.kernels import compile_mode
     from gxnor.graphs import squared_hinge
     from gxnor.models import build_network
     import reference as ref

@@ -4,7 +4,7 @@ from __future__ import absolute_import, division, print_function
 import pytest
 
 from gxnor.schedule import BestEpochs, learning_rate, lr_decay
-from gxnor.updates import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
+from gxnor.settings import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
 
 
 def test_epoch_zero_runs_at_zero_then_exponential_decay():

@@ -9,7 +9,7 @@ from theano.sandbox.rng_mrg import MRG_RandomStreams
 
 from gxnor.graphs import TrainingGraph
 from gxnor.models import Conv, Dense, build_network
-from gxnor.updates import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
+from gxnor.settings import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
 import reference as ref
 
 TINY = [Conv(4, 3, 'valid', True), Dense(16, 1.0), Dense(10, 1.0)]

@@ -1,7 +1,7 @@
 """Throughput of the released nets on synthetic data: ``python -m gxnor.bench``.
 
 For each net at its released batch size and each configuration -- the kernels
-('fast': gxnor.fastops, 'theano': Theano's own ops) and the number of threads -- builds
+('fast': gxnor.kernels, 'theano': Theano's own ops) and the number of threads -- builds
 the network and its TrainingGraph (timed as "compile"), runs one untimed warm-up
 training step and evaluation pass, then times ``--steps`` training steps and
 ``--eval-steps`` evaluation passes and prints
@@ -36,6 +36,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from .runs import cpu_count
+from .settings import KERNEL, KERNELS
 
 __all__ = ['EPOCH_IMAGES', 'RELEASED_BATCH', 'bench_net', 'set_threads', 'op_profile', 'main']
 
@@ -132,8 +133,9 @@ def _build(name, batch, seed, kernels, profile=False):
     from theano.compile.profiling import ProfileStats
     from theano.sandbox.rng_mrg import MRG_RandomStreams
 
-    from .graphs import TrainingGraph
-    from .models import INPUT_SHAPES, build_network
+    from .experiments import configure
+    from .graphs import graph_from_config
+    from .models import INPUT_SHAPES, network_from_config
 
     rng = np.random.RandomState(seed)
     lasagne.random.set_rng(np.random.RandomState(seed))
@@ -143,13 +145,13 @@ def _build(name, batch, seed, kernels, profile=False):
         stats = (ProfileStats(atexit_print=False), ProfileStats(atexit_print=False))
     start = time.time()
     x = T.tensor4('inputs')
-    net = build_network(name, x, kernels=kernels)
-    graph = TrainingGraph(net, x, srng=MRG_RandomStreams(seed + 1), kernels=kernels,
-                          profile=stats)
+    config = configure(name, {'kernels': kernels})
+    net = network_from_config(config, x)
+    graph = graph_from_config(config, net, x, srng=MRG_RandomStreams(seed + 1), profile=stats)
     return graph, x_batch, t_batch, time.time() - start, stats
 
 
-def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels='fast',
+def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KERNEL,
               threads=None):
     """Time one net; returns a dict of the measured numbers."""
     batch = batch or RELEASED_BATCH[name]
@@ -179,7 +181,7 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels='fa
                 peak_rss_gb=_peak_rss_gb())
 
 
-def profile_net(name, batch=None, seed=0, kernels='fast', top=5):
+def profile_net(name, batch=None, seed=0, kernels=KERNEL, top=5):
     """(train rows, eval rows) of :func:`op_profile` for one profiled step of each."""
     batch = batch or RELEASED_BATCH[name]
     graph, x_batch, t_batch, _, stats = _build(name, batch, seed, kernels, profile=True)
@@ -301,8 +303,8 @@ def main(argv=None):
                         '%d for the others)' % (DEFAULT_STEPS['mnist'], DEFAULT_STEPS['cifar10']))
     parser.add_argument('--eval-steps', type=int, default=None,
                         help='timed evaluation passes (default: as --steps)')
-    parser.add_argument('--kernels', default='fast',
-                        help="comma-separated 'fast' and/or 'theano' (default: fast)")
+    parser.add_argument('--kernels', default=KERNEL,
+                        help='comma-separated, among %s (default: %s)' % (', '.join(KERNELS), KERNEL))
     parser.add_argument('--threads', default=None,
                         help='comma-separated thread counts to time, e.g. 1,2 (default: as '
                         'the process runs)')
@@ -322,9 +324,9 @@ def main(argv=None):
         parser.error('unknown net(s) %s; choose from %s'
                      % (', '.join(unknown), ', '.join(sorted(EPOCH_IMAGES))))
     kernels = [k.strip() for k in args.kernels.split(',') if k.strip()]
-    bad = [k for k in kernels if k not in ('fast', 'theano')]
+    bad = [k for k in kernels if k not in KERNELS]
     if bad or not kernels:
-        parser.error("--kernels: 'fast' and/or 'theano', got %r" % args.kernels)
+        parser.error('--kernels: among %s, got %r' % (', '.join(KERNELS), args.kernels))
     for option in ('batch', 'estimate_batch'):
         value = getattr(args, option)
         if value is not None and value < 1:

@@ -58,17 +58,15 @@ import numpy as np
 import theano
 import theano.tensor as T
 
+from .settings import ACT_GRAD, PULSE, PULSE_SHAPES, check_choice
+
 __all__ = [
-    'PULSE_SHAPES', 'ACT_GRAD_MODES', 'check_activation_space', 'check_act_grad',
+    'check_activation_space',
     'check_weight_space',
     'activation_step', 'activation_thresholds', 'multi_step', 'pulse',
     'pulse_derivative', 'discretize_activation', 'ternary_activation',
     'released_ternary_activation', 'weight_step', 'weight_states', 'snap_to_grid',
 ]
-
-PULSE_SHAPES = ('rectangular', 'triangular', 'gaussian', 'exponential')
-# How the rectangular window's bounds are tested in float32 (see the module doc).
-ACT_GRAD_MODES = ('released', 'exact')
 
 
 # --------------------------------------------------------------------------- checks
@@ -88,13 +86,6 @@ def check_activation_space(r, a, N, shape):
     if shape not in PULSE_SHAPES:
         raise ValueError("unknown pulse shape %r; choose one of %s"
                          % (shape, ', '.join(PULSE_SHAPES)))
-
-
-def check_act_grad(act_grad):
-    """Raise ValueError unless ``act_grad`` is one of ACT_GRAD_MODES."""
-    if act_grad not in ACT_GRAD_MODES:
-        raise ValueError("act_grad must be one of %s, got %r"
-                         % (', '.join(ACT_GRAD_MODES), act_grad))
 
 
 def check_weight_space(H, N):
@@ -136,7 +127,7 @@ def multi_step(x, r=1.0, N=1):
     return T.switch(T.ge(above, 0), T.sgn(x) * level, 0).astype(x.dtype)
 
 
-def pulse(u, a=0.5, shape='rectangular'):
+def pulse(u, a=0.5, shape=PULSE):
     """Unit-area pulse of width parameter ``a`` at offset ``u`` (symbolic).
 
     * rectangular: ``1/(2a)`` on the closed interval ``[-a, a]`` (released code),
@@ -166,14 +157,14 @@ def _released_window(v, a):
     return T.and_(T.ge(clip_input, 0), T.le(clip_input, 1))
 
 
-def pulse_derivative(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad='released'):
+def pulse_derivative(x, r=1.0, a=0.5, N=1, shape=PULSE, act_grad=ACT_GRAD):
     """The derivative approximation ``sum_j d pulse_a(|x| - t_j)`` of phi_r.
 
     ``act_grad`` chooses the float arithmetic of the ternary (N = 1) rectangular window
     (module doc): ``'released'`` tests ``x - r`` (x >= 0) or ``x + r`` (x < 0) as the
     released clips do, ``'exact'`` tests ``|x| - r``. N > 1 and other shapes ignore it.
     """
-    check_act_grad(act_grad)
+    check_choice('act_grad', act_grad)
     d = activation_step(N)
     magnitude = abs(x)
     total = 0
@@ -199,9 +190,9 @@ class PulseGradient(theano.Op):
     __props__ = ('r', 'a', 'N', 'shape', 'act_grad')
     view_map = {0: [0]}
 
-    def __init__(self, r, a, N, shape, act_grad='released'):
+    def __init__(self, r, a, N, shape, act_grad=ACT_GRAD):
         check_activation_space(r, a, N, shape)
-        check_act_grad(act_grad)
+        check_choice('act_grad', act_grad)
         self.r, self.a, self.N, self.shape = float(r), float(a), int(N), shape
         self.act_grad = act_grad
         super(PulseGradient, self).__init__()
@@ -227,13 +218,13 @@ class PulseGradient(theano.Op):
                                                        self.act_grad)]
 
 
-def discretize_activation(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad='released'):
+def discretize_activation(x, r=1.0, a=0.5, N=1, shape=PULSE, act_grad=ACT_GRAD):
     """phi_r(x) with the pulse derivative approximation (the layers' nonlinearity)."""
     check_activation_space(r, a, N, shape)
     return PulseGradient(r, a, N, shape, act_grad)(multi_step(x, r, N), x)
 
 
-def ternary_activation(x, act_grad='released'):
+def ternary_activation(x, act_grad=ACT_GRAD):
     """The released configuration: ternary, r = 1, rectangular window a = 0.5."""
     return discretize_activation(x, r=1.0, a=0.5, N=1, shape='rectangular', act_grad=act_grad)
 

@@ -1,20 +1,19 @@
 """Every experiment of the reproduction, with the released hyperparameters, as data.
 
 Read an entry like the paper's setup table. ``configure(name, overrides)`` returns a
-validated copy with overrides applied (strings from the command line are parsed).
+validated copy with overrides applied (strings from the command line are parsed). The
+named settings' allowed values and defaults come from :mod:`gxnor.settings`; checking a
+configuration imports neither Theano nor Lasagne.
 """
 from __future__ import absolute_import, division, print_function
 
 import math
 from collections import OrderedDict
 
-from .discretization import ACT_GRAD_MODES, PULSE_SHAPES
-from .fastops import KERNELS, POOL_GRAD_RULES
-from .updates import ADAM_CONSTANTS, RANDOM_SEARCH_MODES
+from .settings import CHOICES, DEFAULTS, SETTINGS_BEFORE_THEY_EXISTED
 
-__all__ = ['EXPERIMENTS', 'HYPERPARAMETERS', 'configure', 'ConfigError']
-
-AUGMENTATION_MODES = ('faithful', 'standard')
+__all__ = ['EXPERIMENTS', 'HYPERPARAMETERS', 'SETTINGS_BEFORE_THEY_EXISTED', 'configure',
+           'ConfigError']
 
 try:
     STRING_TYPES = (basestring,)  # Python 2: JSON gives unicode, argv gives str
@@ -33,22 +32,19 @@ MNIST = OrderedDict([
     ('batch_size', 10000), ('num_epochs', 4000),
     ('lr_start', 0.1), ('lr_fin', 1e-7), ('lr_steps', ()),
     ('discrete', True), ('H', 1.0), ('N', 1), ('m', 3.0),          # weights in Z_1 = {-1, 0, 1}
-    ('act_r', 1.0), ('act_a', 0.5), ('act_N', 1), ('pulse', 'rectangular'),
+    ('act_r', 1.0), ('act_a', 0.5), ('act_N', 1), ('pulse', DEFAULTS['pulse']),
     ('bn_epsilon', 1e-4), ('bn_alpha', 0.1),
-    ('seed', 1234), ('patience', 15), ('random_search', 'released'), ('c_prob', 0.8),
-    ('augment', 'faithful'), ('stop_after', None),
-    # Platform semantics (docs/method.md): max-pool ties as on the paper's cuDNN ('one';
-    # Theano on a CPU: 'all'), Adam's 1 - beta as Lasagne 0.2.dev1 computes it
-    # ('float32'; Lasagne 0.1: 'python'), gxnor's fast CPU kernels or Theano's own ops.
-    ('pool_grad', 'one'), ('adam_constants', 'float32'), ('kernels', 'fast'),
-    # The activation's rectangular window tested in float32 as the released clips test
-    # it ('released'), or as |x| - r against a ('exact'); they differ at x = -0.49999994.
-    ('act_grad', 'released'),
+    ('seed', 1234), ('patience', 15), ('random_search', DEFAULTS['random_search']),
+    ('c_prob', 0.8), ('augment', DEFAULTS['augment']), ('stop_after', None),
+    # Platform semantics (docs/method.md, gxnor.settings): max-pool ties as on the paper's
+    # cuDNN ('one'), Adam's 1 - beta as Lasagne 0.2.dev1 computes it ('float32'), gxnor's
+    # fast CPU kernels; the activation's window rounded as the released clips round it.
+    ('pool_grad', DEFAULTS['pool_grad']), ('adam_constants', DEFAULTS['adam_constants']),
+    ('kernels', DEFAULTS['kernels']), ('act_grad', DEFAULTS['act_grad']),
 ])
 
-# Settings added after runs were recorded without them: the behaviour those runs had.
-SETTINGS_BEFORE_THEY_EXISTED = {'act_grad': 'exact'}
-
+# lr_steps: in the released script since 2018-05-25, after publication; whether the
+# paper's CIFAR10 run used them is unknown (docs/method.md, row 7; lr_steps=none without).
 CIFAR10 = OrderedDict(MNIST, **{
     'dataset': 'cifar10', 'architecture': 'cifar10',
     'batch_size': 1000, 'num_epochs': 2000,
@@ -103,6 +99,11 @@ def _finite(value):
     return not (math.isinf(value) or math.isnan(value))
 
 
+def _choice(name):
+    values = CHOICES[name].values
+    return (str, lambda v: v in values, 'one of ' + ', '.join(values))
+
+
 # name -> (parser for strings, check, what is allowed)
 HYPERPARAMETERS = OrderedDict([
     ('dataset', (str, lambda v: v in EXPERIMENTS, 'one of mnist, cifar10, svhn')),
@@ -122,22 +123,20 @@ HYPERPARAMETERS = OrderedDict([
     ('act_a', (float, lambda v: v > 0 and _finite(v), 'a number > 0')),
     ('act_N', (_parse_optional(int), lambda v: v is None or v >= 1,
                'an integer >= 1, or none for full-precision activations')),
-    ('pulse', (str, lambda v: v in PULSE_SHAPES, 'one of ' + ', '.join(PULSE_SHAPES))),
+    ('pulse', _choice('pulse')),
     ('bn_epsilon', (float, lambda v: v > 0 and _finite(v), 'a number > 0')),
     ('bn_alpha', (float, lambda v: 0 < v <= 1, 'a number in (0, 1]')),
     ('seed', (int, lambda v: 0 <= v < 2 ** 32, 'an integer in [0, 2^32)')),
     ('patience', (int, lambda v: v >= 0, 'an integer >= 0')),
-    ('random_search', (str, lambda v: v in RANDOM_SEARCH_MODES,
-                       'one of ' + ', '.join(RANDOM_SEARCH_MODES))),
+    ('random_search', _choice('random_search')),
     ('c_prob', (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]')),
-    ('augment', (str, lambda v: v in AUGMENTATION_MODES, 'one of ' + ', '.join(AUGMENTATION_MODES))),
+    ('augment', _choice('augment')),
     ('stop_after', (_parse_optional(int), lambda v: v is None or v > 0,
                     'an integer > 0, or none')),
-    ('pool_grad', (str, lambda v: v in POOL_GRAD_RULES, 'one of ' + ', '.join(POOL_GRAD_RULES))),
-    ('adam_constants', (str, lambda v: v in ADAM_CONSTANTS,
-                        'one of ' + ', '.join(ADAM_CONSTANTS))),
-    ('kernels', (str, lambda v: v in KERNELS, 'one of ' + ', '.join(KERNELS))),
-    ('act_grad', (str, lambda v: v in ACT_GRAD_MODES, 'one of ' + ', '.join(ACT_GRAD_MODES))),
+    ('pool_grad', _choice('pool_grad')),
+    ('adam_constants', _choice('adam_constants')),
+    ('kernels', _choice('kernels')),
+    ('act_grad', _choice('act_grad')),
 ])
 
 

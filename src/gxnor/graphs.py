@@ -9,11 +9,12 @@ import lasagne
 import theano
 import theano.tensor as T
 
-from .fastops import compile_mode
+from .kernels import compile_mode
 from .layers import DiscreteActivationLayer
+from .settings import ADAM, KERNEL, RANDOM_SEARCH
 from .updates import GXNORUpdates
 
-__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph']
+__all__ = ['squared_hinge', 'misclassified', 'TrainingGraph', 'graph_from_config']
 
 
 def squared_hinge(output, targets):
@@ -43,8 +44,8 @@ class TrainingGraph(object):
     (time per op, for ``make bench``).
     """
 
-    def __init__(self, output_layer, input_var, m=3.0, random_search='released', c_prob=0.8,
-                 srng=None, adam_constants='float32', kernels='fast', profile=None):
+    def __init__(self, output_layer, input_var, m=3.0, random_search=RANDOM_SEARCH, c_prob=0.8,
+                 srng=None, adam_constants=ADAM, kernels=KERNEL, profile=None):
         targets = T.matrix('targets')
         learning_rate = T.scalar('learning_rate')
         mode = compile_mode(kernels)
@@ -76,3 +77,14 @@ class TrainingGraph(object):
         variables = lasagne.layers.get_all_params(self.output_layer)
         variables.extend(v for v in self.updates.state if v not in variables)
         return variables
+
+
+def graph_from_config(config, network, input_var, srng=None, profile=None):
+    """The :class:`TrainingGraph` of ``network`` (built by
+    :func:`gxnor.models.network_from_config`) with the configuration's update settings: the
+    one place that maps them, for the training loop and the golden generator. ``srng`` and
+    ``profile`` as in :class:`TrainingGraph`."""
+    return TrainingGraph(network, input_var, m=config['m'],
+                         random_search=config['random_search'], c_prob=config['c_prob'],
+                         srng=srng, adam_constants=config['adam_constants'],
+                         kernels=config['kernels'], profile=profile)

@@ -5,7 +5,7 @@ Discrete layers keep their weights ``W`` in the weight space Z_N^w (``2^N + 1`` 
 ``[-H, H]``) and tag them ``discrete`` so that ``get_all_params(net, discrete=True)``
 finds the tensors the DST update owns; biases stay ordinary trainable parameters.
 The forward pass uses ``W`` itself: there is no hidden full-precision copy. Convolutions
-default to :func:`gxnor.fastops.conv2d` (the same convolution as ``T.nnet.conv2d``,
+default to :func:`gxnor.kernels.conv2d` (the same convolution as ``T.nnet.conv2d``,
 computed with bigger BLAS calls). Weights start
 ``Uniform(-init_scale H, init_scale H)`` (released: scale 1, CIFAR10 dense layers 1.5)
 and reach the grid at the first update (the released epoch 0 runs with LR = 0 for that).
@@ -18,11 +18,12 @@ import theano.tensor as T
 from lasagne.layers import Conv2DLayer, DenseLayer, Layer
 from lasagne.nonlinearities import identity
 
-from .discretization import (PulseGradient, check_act_grad, check_activation_space,
+from .discretization import (PulseGradient, check_activation_space,
                              check_weight_space, discretize_activation)
-from .fastops import (check_kernels, check_pool_grad, conv2d as fast_conv2d, fuse_bias_pool,
-                      max_pool_2x2, multi_step as fast_multi_step)
+from .kernels import (conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2,
+                      multi_step as fast_multi_step)
 from .pooling import theano_max_pool_2x2
+from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE, check_choice
 
 __all__ = ['DiscreteDenseLayer', 'DiscreteConv2DLayer', 'BatchNormLayer',
            'DiscreteActivationLayer', 'MaxPool2x2Layer', 'discrete_weight_spaces',
@@ -73,14 +74,14 @@ class DiscreteDenseLayer(DenseLayer, _DiscreteWeights):
 class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):
     """Lasagne Conv2DLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity).
 
-    ``kernels='fast'`` convolves with :func:`gxnor.fastops.conv2d`, ``'theano'`` with
+    ``kernels='fast'`` convolves with :func:`gxnor.kernels.conv2d`, ``'theano'`` with
     ``T.nnet.conv2d`` (Theano's CorrMM on a CPU, as the released scripts).
     """
 
     def __init__(self, incoming, num_filters, filter_size, discrete=True, H=1.0, N=1,
-                 init_scale=1.0, W=None, nonlinearity=identity, kernels='fast', **kwargs):
+                 init_scale=1.0, W=None, nonlinearity=identity, kernels=KERNEL, **kwargs):
         check_weight_space(H, N)
-        check_kernels(kernels)
+        check_choice('kernels', kernels)
         convolution = fast_conv2d if kernels == 'fast' else T.nnet.conv2d
         _draw_unused_stream_seed()
         super(DiscreteConv2DLayer, self).__init__(
@@ -174,19 +175,19 @@ class DiscreteActivationLayer(Layer):
     """The multi-step activation phi_r with its pulse derivative (see discretization.py).
 
     ``N=None`` keeps full-precision activations (identity), for the paper's special cases.
-    ``kernels='fast'`` computes phi_r's value with :class:`gxnor.fastops.MultiStep` (one
+    ``kernels='fast'`` computes phi_r's value with :class:`gxnor.kernels.MultiStep` (one
     pass, the same bits), ``'theano'`` with Theano's elementwise ops. ``act_grad``: the
     float arithmetic of the rectangular window (``'released'`` or ``'exact'``, see
     :mod:`gxnor.discretization`).
     """
 
-    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape='rectangular', kernels='fast',
-                 act_grad='released', **kwargs):
+    def __init__(self, incoming, r=1.0, a=0.5, N=1, shape=PULSE, kernels=KERNEL,
+                 act_grad=ACT_GRAD, **kwargs):
         super(DiscreteActivationLayer, self).__init__(incoming, **kwargs)
         if N is not None:
             check_activation_space(r, a, N, shape)
-        check_kernels(kernels)
-        check_act_grad(act_grad)
+        check_choice('kernels', kernels)
+        check_choice('act_grad', act_grad)
         self.r, self.a, self.N, self.shape, self.kernels = r, a, N, shape, kernels
         self.act_grad = act_grad
 
@@ -200,7 +201,7 @@ class DiscreteActivationLayer(Layer):
 
 
 class MaxPool2x2Layer(Layer):
-    """``MaxPool2DLayer(pool_size=2)`` computed by :mod:`gxnor.fastops`.
+    """``MaxPool2DLayer(pool_size=2)`` computed by :mod:`gxnor.kernels`.
 
     Same forward values, bit for bit, and with ``pool_grad='all'`` the same gradient as
     Theano's CPU ops. Ties are common here (conv outputs of ternary inputs and weights are
@@ -208,13 +209,13 @@ class MaxPool2x2Layer(Layer):
     ``ignore_border=True``.
 
     ``pool_grad`` is the tie rule of the gradient: ``'one'`` (default; the first maximum
-    of the window in row-major order gets the window's gradient, as on the paper's cuDNN
-    platform) or ``'all'`` (every tied element, Theano 0.8.2 on a CPU).
+    of the window in row-major order gets the window's gradient, as cuDNN on the platform
+    the authors' README recommends) or ``'all'`` (every tied element, Theano 0.8.2 on a CPU).
     ``kernels='theano'`` pools with Theano's own ``Pool`` op (see :mod:`gxnor.pooling`).
 
     When the input is the output of a (Discrete)Conv2DLayer convolving with
-    :func:`gxnor.fastops.conv2d` and adding a tied bias (no nonlinearity), convolution,
-    bias and pooling run as one op (:class:`gxnor.fastops.ConvPool2x2`: the same
+    :func:`gxnor.kernels.conv2d` and adding a tied bias (no nonlinearity), convolution,
+    bias and pooling run as one op (:class:`gxnor.kernels.ConvPool2x2`: the same
     arithmetic without the full-size conv output in memory); ``fuse=False`` turns that off.
     """
 
@@ -225,10 +226,10 @@ class MaxPool2x2Layer(Layer):
     ignore_border = True
     mode = 'max'
 
-    def __init__(self, incoming, pool_grad='one', kernels='fast', fuse=True, **kwargs):
+    def __init__(self, incoming, pool_grad=POOL_GRAD, kernels=KERNEL, fuse=True, **kwargs):
         super(MaxPool2x2Layer, self).__init__(incoming, **kwargs)
-        check_pool_grad(pool_grad)
-        check_kernels(kernels)
+        check_choice('pool_grad', pool_grad)
+        check_choice('kernels', kernels)
         self.pool_grad = pool_grad
         self.kernels = kernels
         if len(self.input_shape) != 4:

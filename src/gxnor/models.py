@@ -18,8 +18,10 @@ from lasagne.layers import InputLayer
 
 from .layers import (BatchNormLayer, DiscreteActivationLayer, DiscreteConv2DLayer,
                      DiscreteDenseLayer, MaxPool2x2Layer)
+from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE
 
-__all__ = ['Conv', 'Dense', 'ARCHITECTURES', 'INPUT_SHAPES', 'build_network']
+__all__ = ['Conv', 'Dense', 'ARCHITECTURES', 'INPUT_SHAPES', 'build_network',
+           'network_from_config']
 
 Conv = namedtuple('Conv', 'filters size pad pool')
 Dense = namedtuple('Dense', 'units init_scale')
@@ -41,9 +43,9 @@ INPUT_SHAPES = {'mnist': (1, 28, 28), 'cifar10': (3, 32, 32), 'svhn': (3, 32, 32
 
 
 def build_network(architecture, input_var=None, input_shape=None, discrete=True, H=1.0, N=1,
-                  act_r=1.0, act_a=0.5, act_N=1, pulse_shape='rectangular',
-                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad='one', kernels='fast',
-                  act_grad='released'):
+                  act_r=1.0, act_a=0.5, act_N=1, pulse_shape=PULSE,
+                  bn_epsilon=1e-4, bn_alpha=0.1, pool_grad=POOL_GRAD, kernels=KERNEL,
+                  act_grad=ACT_GRAD):
     """Build a network from a list of ``Conv``/``Dense`` specs; returns the output layer.
 
     ``architecture`` is a key of ARCHITECTURES or a list of specs (tests use tiny ones);
@@ -51,7 +53,7 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
     ``act_N=None`` keeps full-precision activations; ``discrete=False`` full-precision
     weights (the released ``discrete = False`` path: plain Adam on W).
     ``pool_grad`` is the max-pool gradient's tie rule ('one' or 'all'), ``kernels``
-    'fast' (gxnor.fastops) or 'theano' (Theano's own ops), see gxnor.layers; ``act_grad``
+    'fast' (gxnor.kernels) or 'theano' (Theano's own ops), see gxnor.layers; ``act_grad``
     the float arithmetic of the activation's rectangular window ('released' or 'exact',
     see gxnor.discretization).
     """
@@ -79,6 +81,23 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
             layer = DiscreteActivationLayer(layer, r=act_r, a=act_a, N=act_N, shape=pulse_shape,
                                             kernels=kernels, act_grad=act_grad)
     return layer
+
+
+def network_from_config(config, input_var=None, architecture=None, input_shape=None):
+    """The network a configuration describes (``gxnor.experiments.configure``'s dict, or a
+    run's recorded hyperparameters): the one place that maps settings to
+    :func:`build_network`'s arguments, for the training loop, the golden generator and the
+    analyses of trained networks. ``architecture`` overrides ``config['architecture']``
+    (tests train lists of specs); ``input_shape`` defaults to the data set's. A missing
+    setting raises KeyError.
+    """
+    return build_network(
+        architecture or config['architecture'], input_var, input_shape=input_shape,
+        discrete=config['discrete'], H=config['H'], N=config['N'], act_r=config['act_r'],
+        act_a=config['act_a'], act_N=config['act_N'], pulse_shape=config['pulse'],
+        bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'],
+        pool_grad=config['pool_grad'], kernels=config['kernels'],
+        act_grad=config['act_grad'])
 
 
 def count_params(output_layer):

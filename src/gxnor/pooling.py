@@ -7,15 +7,15 @@ window holds its maximum more than once (``pool_grad``):
 
 * ``'all'``: Theano 0.8.2's CPU ``MaxPoolGrad`` gives the window's gradient to EVERY
   element equal to the maximum;
-* ``'one'``: cuDNN (the paper's K80 runs) gives it to ONE element; we take the first
-  maximum in row-major window order (cuDNN does not document its choice; Caffe and
-  PyTorch's CPU kernel take the first).
+* ``'one'``: cuDNN (the authors' recommended platform, on their K80) gives it to ONE
+  element; we take the first maximum in row-major window order (cuDNN does not document
+  its choice; Caffe and PyTorch's CPU kernel take the first).
 
 With ``'one'`` the forward value is still Theano's ``Pool`` output, bit for bit;
 :class:`RouteToFirstMax` passes it through unchanged and replaces the gradient: it
 builds, from Theano's own ops, the one-hot of ``argmax`` over the four window elements
 (``argmax`` returns the first maximum) and scatters the window's gradient there. The
-fast kernels (:mod:`gxnor.fastops`) compute both rules in C; the tests check the two
+fast kernels (:mod:`gxnor.kernels`) compute both rules in C; the tests check the two
 implementations against each other and against NumPy.
 """
 from __future__ import absolute_import, division, print_function
@@ -25,7 +25,7 @@ import theano.tensor as T
 from theano.gradient import DisconnectedType
 from theano.tensor.signal.pool import pool_2d
 
-from .fastops import check_pool_grad
+from .settings import POOL_GRAD, check_choice
 
 __all__ = ['theano_max_pool_2x2', 'first_max_gradient', 'RouteToFirstMax']
 
@@ -79,9 +79,10 @@ class RouteToFirstMax(theano.Op):
         return [DisconnectedType()(), first_max_gradient(x, output_grads[0])]
 
 
-def theano_max_pool_2x2(x, pool_grad='all'):
-    """Lasagne's ``MaxPool2DLayer(pool_size=2)`` output with the gradient rule ``pool_grad``."""
-    check_pool_grad(pool_grad)
+def theano_max_pool_2x2(x, pool_grad=POOL_GRAD):
+    """Lasagne's ``MaxPool2DLayer(pool_size=2)`` output with the gradient rule ``pool_grad``
+    ('one', the project's default, or 'all': Lasagne's layer as it is on a CPU)."""
+    check_choice('pool_grad', pool_grad)
     pooled = pool_2d(x, ds=(2, 2), st=(2, 2), ignore_border=True, padding=(0, 0), mode='max')
     if pool_grad == 'all':
         return pooled

@@ -3,7 +3,9 @@
 Learning rate: epoch 0 runs at LR = 0 (it only snaps the initial weights onto the grid and
 warms up the batch-norm statistics); epoch 1 at ``lr_start``; after that the rate is
 multiplied by ``decay = (lr_fin / lr_start) ** (1 / num_epochs)`` every epoch, and by each
-extra factor of ``lr_steps`` from its epoch on (CIFAR10: x0.1 at 1000 and at 1600).
+extra factor of ``lr_steps`` from its epoch on (CIFAR10: x0.1 at 1000 and at 1600, steps
+the released script gained after publication, 2018-05-25: whether the paper's run used
+them is unknown; docs/method.md).
 The product is accumulated epoch by epoch in float64, as the released loop does.
 
 Bookkeeping: the released scripts report the BEST TEST error over all epochs (a choice
@@ -16,7 +18,7 @@ the 0-based epoch ``best + patience + 1``.
 """
 from __future__ import absolute_import, division, print_function
 
-from .updates import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
+from .settings import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
 
 __all__ = ['lr_decay', 'learning_rate', 'BestEpochs']
 

@@ -12,8 +12,8 @@ import os
 import sys
 from collections import OrderedDict
 
-from .discretization import PULSE_SHAPES
 from .experiments import ConfigError, configure
+from .settings import PULSE_SHAPES
 
 __all__ = ['SWEEPS', 'sweep_points', 'point_run_name', 'parse_only', 'main']
 
@@ -40,7 +40,7 @@ SPECIAL_CASES = [
     OrderedDict([('discrete', 'false'), ('act_N', 'none'), ('batch_size', 100)]),  # full precision
 ]
 
-# The paper's platform (cuDNN: a pool window's gradient to one tied element) against
+# cuDNN, on the authors' recommended platform (a pool window's gradient to one tied element), against
 # Theano on a CPU (to every tied element), two seeds each (issue: what the rule does).
 PLATFORM_POOL = [OrderedDict([('pool_grad', rule), ('seed', seed)])
                  for seed in (1234, 1) for rule in ('one', 'all')]

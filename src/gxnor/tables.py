@@ -294,8 +294,8 @@ def files_cell(run):
 
 
 def pool_grad_cell(config):
-    """The max-pool gradient's tie rule of a run (docs/method.md): 'one' (cuDNN, the
-    paper's platform) or 'all' (Theano on a CPU); runs made before the setting existed
+    """The max-pool gradient's tie rule of a run (docs/method.md): 'one' (cuDNN, on the
+    platform the authors' README recommends) or 'all' (Theano on a CPU); runs made before the setting existed
     used 'all'."""
     rule = (config.get('hyperparameters') or {}).get('pool_grad')
     return rule if _is_text(rule) else 'all (before the setting)'

@@ -27,8 +27,8 @@ import theano.tensor as T
 from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import get_augmentation, hinge_targets
 from .experiments import ConfigError
-from .graphs import TrainingGraph
-from .models import build_network
+from .graphs import graph_from_config
+from .models import network_from_config
 from .schedule import BestEpochs, learning_rate
 
 __all__ = ['Trainer']
@@ -49,19 +49,9 @@ class Trainer(object):
         self.rng = np.random.RandomState(config['seed'])
         lasagne.random.set_rng(self.rng)
         inputs = T.tensor4('inputs')
-        self.network = build_network(
-            architecture or config['architecture'], inputs,
-            input_shape=dataset.train.shape[1:], discrete=config['discrete'],
-            H=config['H'], N=config['N'], act_r=config['act_r'], act_a=config['act_a'],
-            act_N=config['act_N'], pulse_shape=config['pulse'],
-            bn_epsilon=config['bn_epsilon'], bn_alpha=config['bn_alpha'],
-            pool_grad=config['pool_grad'], kernels=config['kernels'],
-            act_grad=config['act_grad'])
-        self.graph = TrainingGraph(self.network, inputs, m=config['m'],
-                                   random_search=config['random_search'],
-                                   c_prob=config['c_prob'],
-                                   adam_constants=config['adam_constants'],
-                                   kernels=config['kernels'])
+        self.network = network_from_config(config, inputs, architecture,
+                                           input_shape=dataset.train.shape[1:])
+        self.graph = graph_from_config(config, self.network, inputs)
         self.augment = get_augmentation(config['augment'], config['dataset'])
         self.order = self.shuffled(np.arange(len(dataset.train)))   # before the first epoch
         self.best = BestEpochs(config['patience'])

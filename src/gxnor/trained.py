@@ -28,6 +28,7 @@ import lasagne
 import numpy as np
 
 from .checkpoint import CheckpointError
+from .settings import DEFAULTS, SETTINGS_BEFORE_THEY_EXISTED
 
 __all__ = ['TrainedNetworkError', 'TrainedNetwork', 'Stage', 'load_network', 'load_split',
            'network_stages', 'resolve_run_dir', 'iterate_batches', 'data_size', 'conv_padding',
@@ -256,8 +257,19 @@ def _read_config(run_dir):
     return hyper
 
 
+def _with_settings(hyper):
+    """A run's hyperparameters with the named settings it was recorded without: what those
+    runs did where that is recorded (gxnor.settings.SETTINGS_BEFORE_THEY_EXISTED), else
+    the project's default. The analyses use the forward pass only, which neither the
+    max-pool tie rule nor the activation's gradient window changes."""
+    full = dict(DEFAULTS)
+    full.update(SETTINGS_BEFORE_THEY_EXISTED)
+    full.update(hyper)
+    return full
+
+
 def _build(hyper, architecture, input_shape, input_var):
-    from .models import INPUT_SHAPES, build_network
+    from .models import INPUT_SHAPES, network_from_config
     dataset = hyper.get('dataset')
     if input_shape is None:
         if dataset not in INPUT_SHAPES:
@@ -269,11 +281,8 @@ def _build(hyper, architecture, input_shape, input_var):
     # use a private one so that loading a network leaves the caller's random state alone.
     lasagne.random.set_rng(np.random.RandomState(0))
     try:
-        return build_network(
-            architecture or hyper['architecture'], input_var, input_shape=input_shape,
-            discrete=hyper['discrete'], H=hyper['H'], N=hyper['N'], act_r=hyper['act_r'],
-            act_a=hyper['act_a'], act_N=hyper['act_N'], pulse_shape=hyper['pulse'],
-            bn_epsilon=hyper['bn_epsilon'], bn_alpha=hyper['bn_alpha'])
+        return network_from_config(_with_settings(hyper), input_var, architecture,
+                                   input_shape=input_shape)
     except KeyError as error:
         raise TrainedNetworkError("config.json lacks the hyperparameter %s" % error)
     finally:

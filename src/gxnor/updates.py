@@ -40,18 +40,12 @@ from theano.sandbox.rng_mrg import MRG_RandomStreams
 from .discretization import weight_step, _as_floatx
 from .dst import dst_update, discrete_state_transition
 from .layers import MRG_SEED_HIGH, discrete_weight_spaces
+from .settings import ADAM, RANDOM_SEARCH, RANDOM_SEARCH_OFF, check_choice
 
-__all__ = ['adam', 'ADAM_CONSTANTS', 'GXNORUpdates', 'released_streams', 'RANDOM_SEARCH_MODES', 'RANDOM_SEARCH_ON', 'RANDOM_SEARCH_OFF']
-
-RANDOM_SEARCH_MODES = ('released', 'live')
-RANDOM_SEARCH_ON = 10     # update_type values the released loop uses
-RANDOM_SEARCH_OFF = 200
+__all__ = ['adam', 'GXNORUpdates', 'released_streams']
 
 
-ADAM_CONSTANTS = ('float32', 'python')
-
-
-def adam(grads, params, learning_rate, constants='float32', beta1=0.9, beta2=0.999,
+def adam(grads, params, learning_rate, constants=ADAM, beta1=0.9, beta2=0.999,
          epsilon=1e-8):
     """Lasagne's Adam as an OrderedDict of updates (one step counter for ``params``).
 
@@ -68,9 +62,7 @@ def adam(grads, params, learning_rate, constants='float32', beta1=0.9, beta2=0.9
     ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``,
     ``param - a_t m / (sqrt(v) + epsilon)``.
     """
-    if constants not in ADAM_CONSTANTS:
-        raise ValueError("adam constants must be one of %s, got %r"
-                         % (', '.join(ADAM_CONSTANTS), constants))
+    check_choice('adam_constants', constants, 'adam constants')
     one = T.constant(1) if constants == 'float32' else 1
     t_prev = theano.shared(lasagne.utils.floatX(0.))
     t = t_prev + 1
@@ -128,10 +120,8 @@ class GXNORUpdates(object):
     """
 
     def __init__(self, loss, output_layer, learning_rate, srng=None, m=3.0,
-                 random_search='released', c_prob=0.8, adam_constants='float32'):
-        if random_search not in RANDOM_SEARCH_MODES:
-            raise ValueError("random_search must be one of %s, got %r"
-                             % (', '.join(RANDOM_SEARCH_MODES), random_search))
+                 random_search=RANDOM_SEARCH, c_prob=0.8, adam_constants=ADAM):
+        check_choice('random_search', random_search)
         if not 0 <= c_prob <= 1:
             raise ValueError("random-search c_prob must be in [0, 1], got %r" % (c_prob,))
         self.random_search = random_search

@@ -5,6 +5,7 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import sys
 
+from ..settings import KERNELS
 from .generate import generate, replay
 
 __all__ = ['main']
@@ -17,8 +18,8 @@ def _parser():
     parser.add_argument('--replay', metavar='GOLDEN_DIR',
                         help='instead: recompute the outputs of GOLDEN_DIR\'s inputs with this '
                              'code and write them in the port layout to --out')
-    parser.add_argument('--kernels', choices=('fast', 'theano'),
-                        help='with --replay: the training step\'s kernels (gxnor.fastops or '
+    parser.add_argument('--kernels', choices=KERNELS,
+                        help='with --replay: the training step\'s kernels (gxnor.kernels or '
                              'Theano\'s own ops; default: the configuration\'s)')
     parser.add_argument('--curves-data-dir', help='MNIST folder: also run the curves')
     parser.add_argument('--curves-epochs', type=int, default=3)

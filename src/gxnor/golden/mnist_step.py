@@ -97,9 +97,9 @@ class MnistStep(object):
         import theano
         import theano.tensor as T
         from ..experiments import configure
-        from ..graphs import TrainingGraph, squared_hinge
+        from ..graphs import graph_from_config, squared_hinge
         from ..layers import discrete_weight_spaces
-        from ..models import build_network
+        from ..models import network_from_config
         self.config = OrderedDict(config or configure('mnist'))
         c = self.config
         if pool_grad is not None:
@@ -111,11 +111,7 @@ class MnistStep(object):
         self.rule = OrderedDict((k, c[k]) for k in V1_SEMANTICS)
         x = T.tensor4('x')
         targets = T.matrix('targets')
-        self.network = build_network(
-            c['architecture'], x, discrete=c['discrete'], H=c['H'], N=c['N'],
-            act_r=c['act_r'], act_a=c['act_a'], act_N=c['act_N'], pulse_shape=c['pulse'],
-            bn_epsilon=c['bn_epsilon'], bn_alpha=c['bn_alpha'], pool_grad=c['pool_grad'],
-            kernels=c['kernels'], act_grad=c['act_grad'])
+        self.network = network_from_config(c, x)
         self.layer_names = _layer_names(self.network)
         self.param_names = OrderedDict()
         for layer, name in self.layer_names.items():
@@ -128,9 +124,7 @@ class MnistStep(object):
                               name=name + '.u'))
             for W, name in self.discrete.items())
         srng = _GivenUniforms(self.draws)
-        self.graph = TrainingGraph(self.network, x, m=c['m'], random_search=c['random_search'],
-                                   c_prob=c['c_prob'], srng=srng,
-                                   adam_constants=c['adam_constants'], kernels=c['kernels'])
+        self.graph = graph_from_config(c, self.network, x, srng=srng)
         if len(srng.calls) != len(self.discrete) or set(srng.calls) != set(self.discrete):
             raise RuntimeError('the updates drew uniforms %d times for %d discrete weights'
                                % (len(srng.calls), len(self.discrete)))

@@ -27,7 +27,7 @@ ACTIVATION_PARAMS = ((1.0, 0.5, 1), (0.5, 0.25, 2), (0.25, 0.125, 3), (1.0, 1.0,
 
 
 def activation_cases():
-    from ..discretization import PULSE_SHAPES
+    from ..settings import PULSE_SHAPES
     cases = OrderedDict()
     for shape in PULSE_SHAPES:
         for r, a, N in ACTIVATION_PARAMS:

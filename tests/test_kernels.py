@@ -1,4 +1,4 @@
-"""gxnor.fastops against the Theano / Lasagne ops it replaces.
+"""gxnor.kernels against the Theano / Lasagne ops it replaces.
 
 Pooling is compared bit for bit (forward and gradient) on integer-valued inputs full of
 ties; sums and convolutions up to the reordering of their additions (exactly where the
@@ -20,7 +20,7 @@ import theano.tensor as T
 from lasagne.layers import InputLayer, MaxPool2DLayer, get_output
 from theano.tensor.signal.pool import pool_2d
 
-from gxnor import bench, fastops, models
+from gxnor import bench, kernels as fast, models
 from gxnor.graphs import squared_hinge
 from gxnor.layers import MaxPool2x2Layer
 from gxnor.models import Conv, Dense, build_network
@@ -74,7 +74,8 @@ def test_pool_is_lasagne_maxpool_bit_for_bit(shape, openmp):
     # pins Theano's CPU tie rule ('all'), the one Lasagne's layer has here (the default
     # 'one' is compared with NumPy in test_pooling.py)
     ours_layer = MaxPool2x2Layer(incoming, pool_grad='all')
-    ours = get_output(ours_layer) if not openmp else fastops.MaxPool2x2(openmp=True)(x)
+    ours = (get_output(ours_layer) if not openmp
+            else fast.MaxPool2x2(openmp=True, pool_grad='all')(x))
     theirs_layer = MaxPool2DLayer(incoming, pool_size=2)
     theirs = get_output(theirs_layer)
     assert ours_layer.output_shape == theirs_layer.output_shape
@@ -125,8 +126,8 @@ def _activation_inputs(dtype, r, N):
 def test_multi_step_op_is_the_theano_expression_bit_for_bit(dtype, r, N):
     from gxnor.discretization import multi_step
     x = T.matrix(dtype=dtype)
-    ours = theano.function([x], fastops.multi_step(x, r, N))
-    theirs = theano.function([x], multi_step(x, r, N), mode=fastops.compile_mode('theano'))
+    ours = theano.function([x], fast.multi_step(x, r, N))
+    theirs = theano.function([x], multi_step(x, r, N), mode=fast.compile_mode('theano'))
     values = _activation_inputs(np.dtype(dtype).type, r, N)
     got, expected = ours(values), theirs(values)
     assert got.dtype == expected.dtype and got.shape == values.shape
@@ -165,10 +166,10 @@ def test_padded_conv_is_the_explicitly_padded_one_bit_for_bit(pad, xshape, wshap
     padded = T.set_subtensor(padded[:, :, ph:padded.shape[2] - ph, pw:padded.shape[3] - pw], x)
     outs = []
     for implicit in (True, False):
-        conv = (fastops.Corr2dValid(pad=pad)(x, w) if implicit
-                else fastops.Corr2dValid()(padded, w))
-        fused = (fastops.ConvPool2x2(pad=pad, pool_grad='one')(x, w, b)[0] if implicit
-                 else fastops.ConvPool2x2(pool_grad='one')(padded, w, b)[0])
+        conv = (fast.Corr2dValid(pad=pad)(x, w) if implicit
+                else fast.Corr2dValid()(padded, w))
+        fused = (fast.ConvPool2x2(pad=pad, pool_grad='one')(x, w, b)[0] if implicit
+                 else fast.ConvPool2x2(pool_grad='one')(padded, w, b)[0])
         cost = T.sum(conv * g) + T.sum(fused ** 2)
         outs.append(theano.function([x, w, b, g], [conv, fused] + T.grad(cost, [x, w, b]),
                                     on_unused_input='ignore'))
@@ -184,7 +185,7 @@ def test_padded_conv_is_the_explicitly_padded_one_bit_for_bit(pad, xshape, wshap
         assert a.shape == e.shape and a.tobytes() == e.tobytes()
     # and it is the convolution Theano computes with that border (up to float32 sums)
     theirs = theano.function([x, w], T.nnet.conv2d(x, w[:, :, ::-1, ::-1], border_mode=pad),
-                             mode=fastops.compile_mode('theano'))
+                             mode=fast.compile_mode('theano'))
     np.testing.assert_allclose(implicit[0], theirs(*values[:2]), rtol=1e-5, atol=1e-5)
 
 
@@ -225,7 +226,7 @@ def test_channel_sum_is_the_float64_sum(shape):
     print('ChannelSum vs Theano Sum{acc_dtype=float64}: max deviation %d ulp' % deviation)
     assert deviation <= 1
     assert _max_ulp(ours(values), exact.astype(np.float32)) <= 1
-    explicit = theano.function([x], fastops.ChannelSum(openmp=True)(x))
+    explicit = theano.function([x], fast.ChannelSum(openmp=True)(x))
     np.testing.assert_array_equal(explicit(values), ours(values))
 
 
@@ -253,7 +254,7 @@ def test_conv_matches_corrmm(xshape, wshape, chunk_floats, openmp):
     """Small chunks: several chunks per call, several lanes for the filter gradient."""
     rng = np.random.RandomState(4)
     x, w, g = T.tensor4('x'), T.tensor4('w'), T.tensor4('g')
-    op = fastops.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)
+    op = fast.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)
     ours = op(x, w[:, :, ::-1, ::-1])
     theirs = T.nnet.conv2d(x, w)
     f = theano.function([x, w, g], [ours, theirs] + T.grad(T.sum(ours * g), [x, w])
@@ -282,8 +283,8 @@ def test_fused_conv_bias_pool_matches_the_three_ops(xshape, wshape, chunk_floats
     rng = np.random.RandomState(5)
     x, w, b, g = T.tensor4('x'), T.tensor4('w'), T.vector('b'), T.tensor4('g')
     shift = b.dimshuffle('x', 0, 'x', 'x')
-    conv = fastops.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)(x, w[:, :, ::-1, ::-1])
-    ours = fastops.fuse_bias_pool(conv + shift, pool_grad=rule)
+    conv = fast.Corr2dValid(openmp=openmp, chunk_floats=chunk_floats)(x, w[:, :, ::-1, ::-1])
+    ours = fast.fuse_bias_pool(conv + shift, pool_grad=rule)
     theirs = theano_max_pool_2x2(T.nnet.conv2d(x, w) + shift, rule)
     f = theano.function([x, w, b, g], [ours, theirs] + T.grad(T.sum(ours * g), [x, w, b])
                         + T.grad(T.sum(theirs * g), [x, w, b]))
@@ -310,9 +311,9 @@ def test_float64():
     rng = np.random.RandomState(9)
     x, w, b, g = T.tensor4('x', 'float64'), T.tensor4('w', 'float64'), T.vector('b', 'float64'), \
         T.tensor4('g', 'float64')
-    conv = fastops.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x')
+    conv = fast.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x')
     # Theano's tie rule ('all') on both sides: pool_2d below
-    ours = [fastops.fuse_bias_pool(conv, pool_grad='all'), fastops.max_pool_2x2(conv, 'all'),
+    ours = [fast.fuse_bias_pool(conv, pool_grad='all'), fast.max_pool_2x2(conv, 'all'),
             x.sum(axis=(0, 2, 3))]
     theirs = [pool_2d(T.nnet.conv2d(x, w) + b.dimshuffle('x', 0, 'x', 'x'), (2, 2),
                       ignore_border=True), x.sum(axis=(0, 2, 3))]
@@ -335,7 +336,7 @@ def test_conv2d_passes_other_modes_to_theano():
     rng = np.random.RandomState(6)
     values, filters = _integers(rng, (2, 3, 7, 7)), _integers(rng, (4, 3, 3, 3))
     for kwargs in (dict(border_mode='full'), dict(subsample=(2, 2))):
-        f = theano.function([x, w], [fastops.conv2d(x, w, **kwargs),
+        f = theano.function([x, w], [fast.conv2d(x, w, **kwargs),
                                      T.nnet.conv2d(x, w, **kwargs)])
         assert 'Corr2dValid' not in _ops(f)
         ours, theirs = f(values, filters)
@@ -346,19 +347,19 @@ _THREADS_SCRIPT = r"""
 import sys
 import numpy as np
 import theano, theano.tensor as T
-from gxnor import fastops
+from gxnor import kernels as fast
 from gxnor.discretization import multi_step
 rng = np.random.RandomState(7)
 x, w, b, g = T.tensor4(), T.tensor4(), T.vector(), T.tensor4()
 # large enough that OpenBLAS would split each gemm among threads (M N K > 262144)
-z = fastops.ConvPool2x2()(x, w, b)[0]
+z = fast.ConvPool2x2(pool_grad='all')(x, w, b)[0]   # Theano's tie rule, pinned
 # a batch of 1200 images: the channel sum shares its blocks among threads, and the batch
 # norm + activation loop over the images runs on threads (openmp_elemwise_minsize)
 big, scale = T.tensor4(), T.vector()
 normed = (big - big.mean(axis=(0, 2, 3)).dimshuffle('x', 0, 'x', 'x')) * scale.dimshuffle('x', 0, 'x', 'x')
 f = theano.function([x, w, b, g, big, scale], [z] + T.grad(T.sum(z * g), [x, w, b])
-                    + [fastops.ChannelSum()(x), fastops.corr2d_valid(x, w),
-                       fastops.ChannelSum()(big), multi_step(normed), normed])
+                    + [fast.ChannelSum()(x), fast.corr2d_valid(x, w),
+                       fast.ChannelSum()(big), multi_step(normed), normed])
 out = f(rng.standard_normal((48, 8, 20, 20)).astype('float32'),
         rng.standard_normal((16, 8, 5, 5)).astype('float32'),
         rng.standard_normal(16).astype('float32'),
@@ -435,7 +436,7 @@ def test_network_equals_the_theano_ops_version(architecture, input_shape, rule):
         grads = T.grad(squared_hinge(train_out, targets), params)
         functions.append(theano.function(
             [x, targets], [train_out, get_output(net, deterministic=True)] + grads,
-            no_default_updates=True, mode=fastops.compile_mode(kernels)))
+            no_default_updates=True, mode=fast.compile_mode(kernels)))
     assert 'ConvPool2x2' in _ops(functions[0]) and 'CorrMM' not in _ops(functions[0])
     assert 'CorrMM' in _ops(functions[1]) and 'Pool' in _ops(functions[1])
     assert 'ChannelSum' not in _ops(functions[1])
@@ -510,3 +511,46 @@ def test_bench_summary_and_profile_arithmetic():
     assert [name for name, _, _ in top] == ['conv', 'pool', 'sum', '(4 other ops)']
     assert [seconds for _, seconds, _ in top] == [2.0, 1.0, 0.75, 1.25]
     assert abs(sum(share for _, _, share in top) - 1) < 1e-12
+
+
+# ------------------------------------------------------------------ the C files
+
+def test_the_c_files_are_what_the_ops_compile_and_key_the_cache(tmpdir):
+    """Each kernel family's C lives in its .c file, read at import into the support code
+    every op compiles; editing any .c (or .py) file of the package changes the ops'
+    cache version, so Theano recompiles instead of reusing a stale module."""
+    import os
+    import shutil
+    from gxnor.kernels import support
+    for name in ('support.c',) + support.TYPED_FILES:
+        text = support.read_c(name)
+        body = text if name == 'support.c' else text.replace('TYPE', 'float').replace(
+            'GEMM', 'sgemm_')
+        assert body.strip() and body in support.SUPPORT_C, name
+    for op in (fast.MaxPool2x2(), fast.ChannelSum(), fast.MultiStep(), fast.Corr2dValid()):
+        assert op.c_code_cache_version()[1] == support.SOURCE_VERSION
+        assert support.SUPPORT_C in op.c_support_code()
+    copy = str(tmpdir.join('kernels'))
+    shutil.copytree(support.HERE, copy, ignore=shutil.ignore_patterns('*.pyc', '__pycache__'))
+    assert support.source_version(copy) == support.SOURCE_VERSION
+    with open(os.path.join(copy, 'pooling.c'), 'a') as handle:
+        handle.write('/* an edit */\n')
+    assert support.source_version(copy) != support.SOURCE_VERSION
+
+
+def test_the_input_and_filter_gradients_share_one_definition():
+    """Corr2dValidGradInputs / GradWeights (and ConvPool2x2GradInputs) differ only in the
+    direction of the C pass and in which input's type and shape their output has."""
+    x, w, gy = T.tensor4('x'), T.tensor4('w'), T.tensor4('gy')
+    gx = fast.Corr2dValidGradInputs()(x, w, gy)
+    gw = fast.Corr2dValidGradWeights()(x, w, gy)
+    assert gx.type == x.type and gw.type == w.type
+    def function(op, name):
+        method = getattr(type(op), name)
+        return getattr(method, '__func__', method)   # Python 2: the unbound method's function
+    for name in ('make_node', 'infer_shape'):
+        assert function(gx.owner.op, name) is function(gw.owner.op, name)
+    with pytest.raises(TypeError, match='takes 3 inputs'):
+        fast.Corr2dValidGradInputs()(x, w)
+    mask = T.TensorType('uint8', (False,) * 4)('mask')
+    assert fast.ConvPool2x2GradInputs()(x, w, gy, mask).type == x.type
