@@ -104,8 +104,8 @@ mnist cifar10 svhn: %: env fetch-%
 
 # The full-length reference run, trained in chunks and committed (results/README.md):
 # starts it, or resumes it from its committed checkpoint. `kill -TERM <its python>` stops
-# it after the epoch in progress; `make mnist-full-commit` compresses the checkpoint and
-# redraws the run's table and plot for a commit.
+# it after the epoch in progress; `make mnist-full-commit` compresses the checkpoint,
+# redraws the run's table and plot, and writes the porters' curve (its envelope.npz).
 MNIST_FULL := results/reference/mnist-full
 .PHONY: mnist-full mnist-full-commit
 mnist-full:
@@ -113,6 +113,7 @@ mnist-full:
 mnist-full-commit: env
 	$(PY) -m gxnor.checkpoint compress $(MNIST_FULL)/checkpoint.npz
 	$(PY) -m gxnor.longrun $(MNIST_FULL)
+	$(PY) -m gxnor_port envelope --out $(MNIST_FULL)/envelope.npz $(MNIST_FULL)/epochs.jsonl
 
 # Short runs: the start of the full run's curve (STOP_AFTER keeps the schedule).
 mnist-quick:
