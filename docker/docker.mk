@@ -50,6 +50,10 @@ DOCKER_EXTRAS_DIR ?=
 # Dockerfile's own .dockerignore unless told.
 DOCKER_PODMAN_BUILD_FLAGS ?= --isolation chroot --network host --format docker
 _dk_podman = $(filter podman,$(notdir $(firstword $(DOCKER))))
+# Without a registry: the CPU image's base built with debootstrap (make
+# docker-base-debootstrap, as root), then DOCKER_CPU_BASE=$(DOCKER_DEBOOTSTRAP_IMAGE).
+DOCKER_DEBOOTSTRAP_IMAGE ?= gxnor/debian:bullseye-debootstrap
+DEBIAN_MIRROR ?=
 # $(call _dk_build_flags,DOCKERFILE): the engine's flags for building DOCKERFILE
 _dk_build_flags = --platform $(DOCKER_PLATFORM) -f $(1) $(if $(_dk_podman),$(DOCKER_PODMAN_BUILD_FLAGS) --ignorefile $(1).dockerignore)
 # Directory variables handed to make in the container when you set them
@@ -93,7 +97,10 @@ endef
 
 .PHONY: docker-build docker-build-cpu docker-build-cuda8 docker-run docker-run-cpu docker-help \
         docker-mnist docker-mnist-quick docker-test docker-gpu-mnist docker-gpu-test \
-        docker-selftest docker-local
+        docker-selftest docker-local docker-base-debootstrap
+
+docker-base-debootstrap:
+	tools/debootstrap-base.sh $(firstword $(DOCKER)) $(DOCKER_DEBOOTSTRAP_IMAGE) $(DEBIAN_MIRROR)
 
 # docker/local/ (the images COPY it): emptied, then DOCKER_CA_BUNDLE and DOCKER_EXTRAS_DIR
 # staged in; _dk_local_args are the build arguments that point the Dockerfile at them.
@@ -127,6 +134,7 @@ docker-help:
 	@echo "make docker-run-cpu TARGET=mnist  run 'make mnist' in the CPU image"
 	@echo "make docker-selftest              build the CPU image and run verify_env, check-reproduction"
 	@echo "                                  and the tests inside it (MNIST_DIR=... to use local MNIST)"
+	@echo "make docker-base-debootstrap      no registry: the CPU image's Debian 11 base from debootstrap (root)"
 	@echo "  DOCKER=podman for Podman; DOCKER_CA_BUNDLE=... DOCKER_EXTRAS_DIR=... (docs/docker.md)"
 	@echo "  more: DATA_DIR=/abs/path ARGS='VAR=value ...' DOCKER_GPU_BASE=... (docs/docker.md)"
 
