@@ -45,9 +45,8 @@ DOCKER_CA_BUNDLE  ?=
 # (NAME-COMMIT.tar.gz), installed instead of fetching GitHub.
 DOCKER_EXTRAS_DIR ?=
 # Podman: chroot isolation and the host's network for the build steps (its default OCI
-# runtime cannot start containers on every machine), Docker's image format (OCI has no
-# SHELL); Podman does not read a
-# Dockerfile's own .dockerignore unless told.
+# runtime cannot start containers on every machine) and Docker's image format (OCI has
+# no SHELL); it is also given each Dockerfile's .dockerignore, which BuildKit finds alone.
 DOCKER_PODMAN_BUILD_FLAGS ?= --isolation chroot --network host --format docker
 _dk_podman = $(filter podman,$(notdir $(firstword $(DOCKER))))
 # Without a registry: the CPU image's base built with debootstrap (make
