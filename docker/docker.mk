@@ -170,11 +170,13 @@ docker-run-cpu:
 # inside the image as build steps (which works where `run` cannot start containers).
 # The repository is copied in (docker/cpu-selftest.Dockerfile.dockerignore), MNIST_DIR
 # too when given (else check-reproduction fetches MNIST). Any failure fails the build.
+# (--progress=plain: BuildKit would fold the checks' output away.)
 SELFTEST_DATA := build/selftest-data
 docker-selftest: docker-build-cpu
 	rm -rf $(SELFTEST_DATA) && mkdir -p $(SELFTEST_DATA)
 	$(if $(MNIST_DIR),mkdir -p $(SELFTEST_DATA)/mnist && cp "$(MNIST_DIR)"/* $(SELFTEST_DATA)/mnist/)
-	DOCKER_BUILDKIT=1 $(DOCKER) build --no-cache $(call _dk_build_flags,docker/cpu-selftest.Dockerfile) \
+	DOCKER_BUILDKIT=1 $(DOCKER) build --no-cache $(if $(_dk_podman),,--progress=plain) \
+	  $(call _dk_build_flags,docker/cpu-selftest.Dockerfile) \
 	  --build-arg IMAGE=$(DOCKER_IMAGE_CPU) $(if $(MNIST_DIR),--build-arg SELFTEST_MNIST=/work/$(SELFTEST_DATA)/mnist) \
 	  $(if $(TEST_WORKERS),--build-arg SELFTEST_WORKERS=$(TEST_WORKERS)) \
 	  $(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE_CPU)-selftest $(CURDIR)
