@@ -18,7 +18,7 @@ if [ -z "$mirror" ]; then
   # one-line (deb URL suite ...) and deb822 (URIs: URL) sources; not the security archive
   mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
               2>/dev/null | sed -n -E 's#^(deb[[:space:]]+(\[[^]]*\][[:space:]]+)?|URIs:[[:space:]]*)(https?://[^[:space:]]+/debian)/?([[:space:]].*)?$#\3#p' \
-            | head -n 1)"
+            | head -n 1 || true)"
   mirror="${mirror:-http://deb.debian.org/debian}"
 fi
 command -v debootstrap >/dev/null || { echo "error: no debootstrap; apt-get install -y debootstrap" >&2; exit 1; }
