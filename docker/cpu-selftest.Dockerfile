@@ -33,7 +33,8 @@ RUN /opt/gxnor/docker/entrypoint.sh python /opt/gxnor/docker/verify_env.py \
 RUN /opt/gxnor/docker/entrypoint.sh make check-reproduction \
       ${SELFTEST_MNIST:+MNIST_DIR=$SELFTEST_MNIST}
 
-# 3. the tests, against the image's environment (MNIST's real-data tests when given).
+# 3. the tests, against the image's environment (MNIST's real-data tests when given),
+#    with the reason of every skipped test in the log (-rs).
 # hadolint ignore=DL3059
-RUN /opt/gxnor/docker/entrypoint.sh make test \
+RUN PYTEST_ADDOPTS=-rs /opt/gxnor/docker/entrypoint.sh make test \
       ${SELFTEST_MNIST:+MNIST_DIR=$SELFTEST_MNIST} ${SELFTEST_WORKERS:+TEST_WORKERS=$SELFTEST_WORKERS}
