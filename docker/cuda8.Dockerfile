@@ -16,9 +16,12 @@
 # written (no registry access); to pin it, pass
 #   DOCKER_BUILD_ARGS='--build-arg UBUNTU_IMAGE=ubuntu:16.04@sha256:<digest>'
 # with the digest from `docker buildx imagetools inspect ubuntu:16.04`.
-# Untested here: no Docker engine on the CI machines (tools/check_pins.py checks it).
+# Not built anywhere yet: no registry (ubuntu:16.04) and no NVIDIA access from our
+# machines (tools/check_pins.py checks it statically; docs/docker.md).
 ARG UBUNTU_IMAGE=ubuntu:16.04
-FROM ${UBUNTU_IMAGE}
+# x86-64 only (NVIDIA's ubuntu1604/x86_64 repository): forced, as on an arm64 host.
+# hadolint ignore=DL3029
+FROM --platform=linux/amd64 ${UBUNTU_IMAGE}
 
 ARG CUDA_REPO=https://developer.download.nvidia.com/compute/cuda/repos/ubuntu1604/x86_64
 # NVIDIA's repository signing key since the April 2022 key rotation; the CUDA

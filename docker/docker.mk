@@ -9,6 +9,11 @@
 #   make docker-run     TARGET=mnist        run `make mnist` in the GPU image
 #   make docker-run-cpu TARGET=test         run `make test` in the CPU image
 #   make docker-run-cpu TARGET=mnist DATA_DIR=/big/disk/datasets ARGS='VAR=value ...'
+#   make docker-selftest                    build the CPU image, then run its checks in it
+#                                           (verify_env, check-reproduction, the tests)
+#
+# DOCKER=podman works for every target (Podman builds with chroot isolation and the
+# host's network, DOCKER_PODMAN_BUILD_FLAGS).
 #
 # The repository is mounted at /work, so results/, datasets/ and build/ are the
 # host's; the container runs as the calling user. See docs/docker.md.
@@ -30,6 +35,26 @@ DOCKER_DNN        ?=
 DOCKER_GPUS       ?= all
 DOCKER_BUILD_ARGS ?=
 DOCKER_RUN_ARGS   ?=
+# The images are x86-64 only (the pinned wheels are): built and run as linux/amd64,
+# under emulation on an arm64 host.
+DOCKER_PLATFORM   ?= linux/amd64
+# Certificate authorities the images trust besides the distribution's (a PEM file,
+# e.g. a TLS-inspecting proxy's CA, or the host's whole bundle).
+DOCKER_CA_BUNDLE  ?=
+# A folder of `git archive` tarballs of docker/requirements-extra.txt's GitHub commits
+# (NAME-COMMIT.tar.gz), installed instead of fetching GitHub.
+DOCKER_EXTRAS_DIR ?=
+# Podman: chroot isolation and the host's network for the build steps (its default OCI
+# runtime cannot start containers on every machine) and Docker's image format (OCI has
+# no SHELL); it is also given each Dockerfile's .dockerignore, which BuildKit finds alone.
+DOCKER_PODMAN_BUILD_FLAGS ?= --isolation chroot --network host --format docker
+_dk_podman = $(filter podman,$(notdir $(firstword $(DOCKER))))
+# Without a registry: the CPU image's base built with debootstrap (make
+# docker-base-debootstrap, as root), then DOCKER_CPU_BASE=$(DOCKER_DEBOOTSTRAP_IMAGE).
+DOCKER_DEBOOTSTRAP_IMAGE ?= gxnor/debian:bullseye-debootstrap
+DEBIAN_MIRROR ?=
+# $(call _dk_build_flags,DOCKERFILE): the engine's flags for building DOCKERFILE
+_dk_build_flags = --platform $(DOCKER_PLATFORM) -f $(1) $(if $(_dk_podman),$(DOCKER_PODMAN_BUILD_FLAGS) --ignorefile $(1).dockerignore)
 # Directory variables handed to make in the container when you set them
 # (command line or environment): a directory inside the repository is passed
 # as its path under /work, any other is mounted at /mnt/<NAME>. One directory
@@ -70,7 +95,20 @@ define _dk_run
 endef
 
 .PHONY: docker-build docker-build-cpu docker-build-cuda8 docker-run docker-run-cpu docker-help \
-        docker-mnist docker-mnist-quick docker-test docker-gpu-mnist docker-gpu-test
+        docker-mnist docker-mnist-quick docker-test docker-gpu-mnist docker-gpu-test \
+        docker-selftest docker-local docker-base-debootstrap
+
+docker-base-debootstrap:
+	tools/debootstrap-base.sh $(firstword $(DOCKER)) $(DOCKER_DEBOOTSTRAP_IMAGE) $(DEBIAN_MIRROR)
+
+# docker/local/ (the images COPY it): emptied, then DOCKER_CA_BUNDLE and DOCKER_EXTRAS_DIR
+# staged in; _dk_local_args are the build arguments that point the Dockerfile at them.
+docker-local:
+	@find docker/local -mindepth 1 ! -name README.md -exec rm -rf {} +
+	$(if $(DOCKER_CA_BUNDLE),cp "$(DOCKER_CA_BUNDLE)" docker/local/ca-bundle.crt)
+	$(if $(DOCKER_EXTRAS_DIR),mkdir -p docker/local/extras && cp "$(DOCKER_EXTRAS_DIR)"/*.tar.gz docker/local/extras/)
+_dk_local_args = $(if $(DOCKER_CA_BUNDLE),--build-arg EXTRA_CA_BUNDLE=local/ca-bundle.crt) \
+                 $(if $(DOCKER_EXTRAS_DIR),--build-arg EXTRAS_DIR=local/extras)
 
 # The README's commands in the CPU image, which is built first when it is missing.
 # (THEANO_FLAGS: only the caller's part; the sub-make must not see the host's flags.)
@@ -93,11 +131,15 @@ docker-help:
 	@echo "make docker-build-cuda8           only the local CUDA 8 base image $(DOCKER_CUDA8_IMAGE)"
 	@echo "make docker-run TARGET=mnist      run 'make mnist' in the GPU image (--gpus $(DOCKER_GPUS))"
 	@echo "make docker-run-cpu TARGET=mnist  run 'make mnist' in the CPU image"
+	@echo "make docker-selftest              build the CPU image and run verify_env, check-reproduction"
+	@echo "                                  and the tests inside it (MNIST_DIR=... to use local MNIST)"
+	@echo "make docker-base-debootstrap      no registry: the CPU image's Debian 11 base from debootstrap (root)"
+	@echo "  DOCKER=podman for Podman; DOCKER_CA_BUNDLE=... DOCKER_EXTRAS_DIR=... (docs/docker.md)"
 	@echo "  more: DATA_DIR=/abs/path ARGS='VAR=value ...' DOCKER_GPU_BASE=... (docs/docker.md)"
 
 docker-build-cuda8:
-	DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/cuda8.Dockerfile $(DOCKER_BUILD_ARGS) \
-	  -t $(DOCKER_CUDA8_IMAGE) docker
+	DOCKER_BUILDKIT=1 $(DOCKER) build --platform $(DOCKER_PLATFORM) -f docker/cuda8.Dockerfile \
+	  $(if $(_dk_podman),$(DOCKER_PODMAN_BUILD_FLAGS)) $(DOCKER_BUILD_ARGS) -t $(DOCKER_CUDA8_IMAGE) docker
 
 # Builds the local CUDA 8 base first when the GPU image uses it and it is missing.
 docker-build:
@@ -106,18 +148,35 @@ docker-build:
 	if [ "$$base" = "$(DOCKER_CUDA8_IMAGE)" ] && ! $(DOCKER) image inspect "$$base" >/dev/null 2>&1; then \
 	  echo "$$base is not built yet: building it from docker/cuda8.Dockerfile"; \
 	  $(MAKE) --no-print-directory docker-build-cuda8 || exit 1; fi
-	DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/gpu.Dockerfile \
+	@$(MAKE) --no-print-directory docker-local
+	DOCKER_BUILDKIT=1 $(DOCKER) build $(call _dk_build_flags,docker/gpu.Dockerfile) $(_dk_local_args) \
 	  $(if $(DOCKER_GPU_BASE),--build-arg BASE_IMAGE=$(DOCKER_GPU_BASE)) \
 	  $(if $(DOCKER_DNN),--build-arg DNN_ENABLED=$(DOCKER_DNN)) \
 	  $(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE_GPU) $(CURDIR)
 
-docker-build-cpu:
-	DOCKER_BUILDKIT=1 $(DOCKER) build -f docker/cpu.Dockerfile \
+docker-build-cpu: docker-local
+	DOCKER_BUILDKIT=1 $(DOCKER) build $(call _dk_build_flags,docker/cpu.Dockerfile) $(_dk_local_args) \
 	  $(if $(DOCKER_CPU_BASE),--build-arg BASE_IMAGE=$(DOCKER_CPU_BASE)) \
 	  $(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE_CPU) $(CURDIR)
 
 docker-run:
-	$(call _dk_run,$(DOCKER_IMAGE_GPU),gpu,--gpus $(DOCKER_GPUS))
+	$(call _dk_run,$(DOCKER_IMAGE_GPU),gpu,--gpus $(DOCKER_GPUS) --platform $(DOCKER_PLATFORM))
 
 docker-run-cpu:
-	$(call _dk_run,$(DOCKER_IMAGE_CPU),cpu,)
+	$(call _dk_run,$(DOCKER_IMAGE_CPU),cpu,--platform $(DOCKER_PLATFORM))
+
+# The CPU image built (cached steps are reused), then docker/cpu-selftest.Dockerfile
+# builds on it, without cache, so its steps run every time: they are the checks, run
+# inside the image as build steps (which works where `run` cannot start containers).
+# The repository is copied in (docker/cpu-selftest.Dockerfile.dockerignore), MNIST_DIR
+# too when given (else check-reproduction fetches MNIST). Any failure fails the build.
+# (--progress=plain: BuildKit would fold the checks' output away.)
+SELFTEST_DATA := build/selftest-data
+docker-selftest: docker-build-cpu
+	rm -rf $(SELFTEST_DATA) && mkdir -p $(SELFTEST_DATA)
+	$(if $(MNIST_DIR),mkdir -p $(SELFTEST_DATA)/mnist && cp "$(MNIST_DIR)"/* $(SELFTEST_DATA)/mnist/)
+	DOCKER_BUILDKIT=1 $(DOCKER) build --no-cache $(if $(_dk_podman),,--progress=plain) \
+	  $(call _dk_build_flags,docker/cpu-selftest.Dockerfile) \
+	  --build-arg IMAGE=$(DOCKER_IMAGE_CPU) $(if $(MNIST_DIR),--build-arg SELFTEST_MNIST=/work/$(SELFTEST_DATA)/mnist) \
+	  $(if $(TEST_WORKERS),--build-arg SELFTEST_WORKERS=$(TEST_WORKERS)) \
+	  $(DOCKER_BUILD_ARGS) -t $(DOCKER_IMAGE_CPU)-selftest $(CURDIR)

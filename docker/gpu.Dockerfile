@@ -16,7 +16,9 @@
 # No digest: the default base is built locally (make docker-build-cuda8), so it has
 # no registry digest; give a mirror by digest through DOCKER_GPU_BASE.
 ARG BASE_IMAGE=gxnor/cuda:8.0-cudnn5-devel-ubuntu16.04
-FROM ${BASE_IMAGE}
+# x86-64 only (CUDA 8 and the pinned wheels): forced, so an arm64 host emulates it.
+# hadolint ignore=DL3029
+FROM --platform=linux/amd64 ${BASE_IMAGE}
 
 # True: Theano must use cuDNN (error if it cannot); False: never use it (for a
 # base image without cuDNN v4/v5, which Theano 0.8.2 cannot use).
@@ -24,6 +26,11 @@ ARG DNN_ENABLED=True
 ARG DEBIAN_FRONTEND=noninteractive
 ARG PIP_NO_CACHE_DIR=1
 ARG PIP_DISABLE_PIP_VERSION_CHECK=1
+# As in docker/cpu.Dockerfile: extra certificate authorities (a PEM file under
+# docker/local/, make: DOCKER_CA_BUNDLE=...) and the GitHub-only extras from `git
+# archive` tarballs (a folder under docker/local/, make: DOCKER_EXTRAS_DIR=...).
+ARG EXTRA_CA_BUNDLE=
+ARG EXTRAS_DIR=
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
@@ -31,9 +38,20 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # 8 supports), installed by tools/install-stack.sh (with the compiler, make,
 # OpenBLAS and git it installs on every machine, CI included). Its pip (8.1)
 # ignores Requires-Python; the script bootstraps pip 20.3.4, the last pip for
-# Python 2.7, before it installs anything else.
+# Python 2.7, before it installs anything else. python-setuptools: --no-install-recommends
+# leaves it out of python-pip, and the bootstrap builds scandir (a dependency of
+# virtualenv 20.15.1 on Python 2.7, no wheel for Linux) from source with it.
 COPY tools/install-stack.sh tools/doctor.sh /opt/gxnor/tools/
-RUN /opt/gxnor/tools/install-stack.sh os-packages python2.7 python2.7-dev python-pip
+COPY docker/local/ /opt/gxnor/local/
+RUN /opt/gxnor/tools/install-stack.sh os-packages python2.7 python2.7-dev python-pip python-setuptools \
+ && if [ -n "$EXTRA_CA_BUNDLE" ]; then \
+      cp "/opt/gxnor/$EXTRA_CA_BUNDLE" /usr/local/share/ca-certificates/gxnor-extra-ca.crt \
+      && update-ca-certificates; \
+    fi
+
+# pip (and Python's ssl) trust the system's bundle, with EXTRA_CA_BUNDLE in it.
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 # The Python environment: `make env`, the very target CI runs (make doctor, then
 # tools/install-stack.sh) from the same requirements.txt, into /opt/gxnor-venv:
@@ -43,7 +61,8 @@ RUN /opt/gxnor/tools/install-stack.sh os-packages python2.7 python2.7-dev python
 # requirements.txt's Lasagne 0.1 here; pylearn2).
 COPY Makefile requirements.txt /opt/gxnor/
 COPY docker/docker.mk docker/requirements-extra.txt /opt/gxnor/docker/
-RUN make -C /opt/gxnor env VENV=/opt/gxnor-venv PYTHON27=/usr/bin/python2.7 \
+RUN GXNOR_EXTRAS_DIR="${EXTRAS_DIR:+/opt/gxnor/$EXTRAS_DIR}" \
+      make -C /opt/gxnor env VENV=/opt/gxnor-venv PYTHON27=/usr/bin/python2.7 \
       EXTRA_REQUIREMENTS=docker/requirements-extra.txt \
  && rm -rf /opt/gxnor/build
 

@@ -67,6 +67,31 @@ def lasagne_broadcast_problem():
     return None
 
 
+def lasagne_adam_problem():
+    """The authors' Lasagne 0.2.dev1 computes Adam's `one - beta1` and `one - beta2` in
+    float32 (Lasagne's change of 2016-04-26): after one step from zero with gradient 1
+    the moments are 1 - 0.9f = 0.100000024f and 1 - 0.999f = 0.0009999871f, not Lasagne
+    0.1's 0.1f and 0.001f. Our default adam_constants=float32 is that arithmetic. None
+    if the installed Lasagne has it, else the reason."""
+    import numpy
+    import theano
+    import theano.tensor as T
+    import lasagne
+    param = theano.shared(numpy.zeros(1, 'float32'))
+    grad = T.vector('g')
+    updates = lasagne.updates.adam([grad], [param], learning_rate=0.1)
+    moments = [var for var in updates if var is not param and var.ndim == 1]
+    theano.function([grad], [], updates=updates)(numpy.ones(1, 'float32'))
+    got = sorted(float(m.get_value()[0]) for m in moments)
+    want = sorted(float(numpy.float32(1) - numpy.float32(b)) for b in (0.9, 0.999))
+    if got != want:
+        return ('lasagne %s: one Adam step from zero gives the moments %r, not the '
+                'float32 arithmetic %r of the authors\' Lasagne 0.2.dev1 (from 2016-04-26 '
+                'on). Pin Lasagne a3d44a7 in docker/requirements-extra.txt'
+                % (lasagne.__version__, got, want))
+    return None
+
+
 def main(argv):
     if len(argv) not in (2, 3):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -111,10 +136,14 @@ def main(argv):
         import pylearn2
         import pylearn2.datasets.cifar10  # noqa: F401 (the loader the authors used)
         modules.append(pylearn2)
-    problem = lasagne_broadcast_problem()
-    if problem:
-        print('verify_env: FAILED\n  ' + problem, file=sys.stderr)
-        return 1
+    checks = [lasagne_broadcast_problem]
+    if 'lasagne' in replaced:    # the git Lasagne 0.2.dev1 of the images
+        checks.append(lasagne_adam_problem)
+    for check in checks:
+        problem = check()
+        if problem:
+            print('verify_env: FAILED\n  ' + problem, file=sys.stderr)
+            return 1
     print('verify_env: OK, Python %s; %s' % (
         sys.version.split()[0],
         ', '.join('%s %s' % (m.__name__, getattr(m, '__version__', '?'))

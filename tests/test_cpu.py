@@ -87,3 +87,123 @@ def test_tuning_turns_on_openmp_unless_the_user_chose():
     env = {'GXNOR_TUNING': '0'}
     assert tuning.apply(env)['applied'] is False and env == {'GXNOR_TUNING': '0'}
     tuning.apply()
+
+
+# --- the pins verified, not assumed ---------------------------------------------------
+
+ARM = 'processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2\n'
+
+
+def _status(tmpdir, cpus):
+    path = tmpdir.join('status')
+    path.write('Name:\tpython\nCpus_allowed:\tff\nCpus_allowed_list:\t%s\nMems_allowed:\t1\n' % cpus)
+    return str(path)
+
+
+def test_a_cpuinfo_without_flags_is_left_unpinned_and_said(tmpdir, capsys):
+    env = {'THEANO_FLAGS': 'floatX=float32'}
+    path = tmpdir.join('cpuinfo')
+    path.write(ARM)
+    decision = cpu.pin(env, str(path), _status(tmpdir, '0-3'), warn=True)
+    assert not decision['pinned'] and env == {'THEANO_FLAGS': 'floatX=float32'}
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith(cpu.WARNING)
+    assert 'has no flags line' in err and str(path) in err
+    cpu.pin()
+
+
+@pytest.mark.parametrize('allowed,count', [('0', 1), ('0-3,5,7-8', 7), ('2,4', 2), ('0-63', 64)])
+def test_visible_cpus_reads_the_affinity_list(tmpdir, allowed, count):
+    assert cpu.visible_cpus(_status(tmpdir, allowed)) == count
+
+
+def test_fewer_cpus_than_blas_threads_is_said_in_one_line(tmpdir, capsys):
+    env = {}
+    decision = cpu.pin(env, _cpuinfo(tmpdir, HASWELL), _status(tmpdir, '3'), warn=True)
+    assert decision['pinned'] and env['OPENBLAS_NUM_THREADS'] == '2'
+    assert decision['problems'] == [
+        '1 CPU(s) visible to this process (cpuset/affinity), fewer than the 2 pinned '
+        'OpenBLAS threads: OpenBLAS runs 1']
+    err = capsys.readouterr().err
+    assert err == cpu.WARNING + decision['problems'][0] + '\n'
+    cpu.pin(env, _cpuinfo(tmpdir, HASWELL), _status(tmpdir, '3'), warn=True)
+    assert capsys.readouterr().err == ''                 # said once per process
+    assert 'OpenBLAS runs 1' in cpu.describe()['problems'][0]   # and recorded
+    assert not cpu.pin({}, _cpuinfo(tmpdir, HASWELL), _status(tmpdir, '0-1'))['problems']
+    cpu.pin()
+
+
+def test_openblas_reports_against_the_pins():
+    ok = dict(library='libopenblas.so.0', corename='Haswell', num_threads=2,
+              config='OpenBLAS 0.3.13 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64')
+    assert cpu.blas_problems([ok]) == []
+    static = dict(ok, corename='Sandybridge', config='OpenBLAS 0.3.13 NO_AFFINITY Sandybridge')
+    late = dict(ok, corename='SkylakeX', num_threads=1)
+    problems = cpu.blas_problems([static, late])
+    assert len(problems) == 3
+    assert 'Sandybridge kernels, not Haswell (built without DYNAMIC_ARCH' in problems[0]
+    assert 'SkylakeX kernels, not Haswell (loaded before gxnor' in problems[1]
+    assert 'runs 1 thread(s), not 2' in problems[2]
+    assert cpu.blas_problems([dict(library='x', error='no such symbol')]) == []
+
+
+def test_the_run_records_the_openblas_in_use():
+    import numpy
+    import theano
+    import theano.tensor as T
+    if not cpu.cpu_supports_pins():
+        pytest.skip('this CPU lacks the Haswell instructions: nothing is pinned here')
+    x = T.matrix()
+    theano.function([x], T.dot(x, x))(numpy.ones((4, 4), 'float32'))   # Theano's BLAS loaded
+    facts = cpu.describe()
+    libraries = [f for f in facts['openblas'] if 'corename' in f]
+    assert libraries, facts['openblas']
+    assert any(os.path.dirname(f['library']).startswith('/usr') or
+               f['library'].startswith('libopenblas') for f in libraries)
+    for fact in libraries:
+        assert fact['corename'] == 'Haswell' and fact['num_threads'] == 2, fact
+    assert facts['visible_cpus'] == cpu.visible_cpus() >= 1
+    assert isinstance(facts['problems'], list)
+
+
+def _python(code, **env):
+    import subprocess
+    import sys
+    full = dict(os.environ, **env)
+    proc = subprocess.Popen([sys.executable, '-c', code], env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    return out.decode('utf-8'), err.decode('utf-8')
+
+
+def test_theano_imported_before_gxnor_still_gets_the_compiler_pin():
+    if not cpu.cpu_supports_pins():
+        pytest.skip('this CPU lacks the Haswell instructions: nothing is pinned here')
+    flags = ','.join(f for f in os.environ.get('THEANO_FLAGS', '').split(',')
+                     if f and not f.startswith('gcc.cxxflags'))
+    out, _ = _python('import theano\nbefore = theano.config.gcc.cxxflags\nimport gxnor\n'
+                     'print(repr(before)); print(theano.config.gcc.cxxflags)\n'
+                     'print(gxnor.cpu.describe()["theano_imported_first"])',
+                     THEANO_FLAGS=flags, GXNOR_CPU_PINS='1')
+    before, after, note = out.splitlines()
+    assert 'haswell' not in before
+    assert after == cpu.PINNED_CXXFLAGS
+    assert note.startswith('theano was imported before gxnor')
+
+
+def test_a_process_limited_to_one_cpu_says_so_at_import():
+    import distutils.spawn
+    if not distutils.spawn.find_executable('taskset'):
+        pytest.skip('no taskset here')
+    if not cpu.cpu_supports_pins():
+        pytest.skip('this CPU lacks the Haswell instructions: nothing is pinned here')
+    import subprocess
+    import sys
+    proc = subprocess.Popen(['taskset', '-c', '0', sys.executable, '-c', 'import gxnor'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, GXNOR_CPU_PINS='1'))
+    _, err = proc.communicate()
+    lines = [line for line in err.decode('utf-8').splitlines() if 'gxnor: warning' in line]
+    assert lines == [cpu.WARNING + '1 CPU(s) visible to this process (cpuset/affinity), '
+                     'fewer than the 2 pinned OpenBLAS threads: OpenBLAS runs 1']

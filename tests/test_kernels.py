@@ -204,7 +204,11 @@ def test_padded_conv_layer_skips_the_padded_copy_with_the_same_bits():
     ops = [type(node.op).__name__ for node in f.maker.fgraph.toposort()]
     theirs = [type(node.op).__name__ for node in g.maker.fgraph.toposort()]
     # the padded copy (a set_subtensor into zeros) is gone; the filter flip's gradient stays
-    assert ops.count('IncSubtensor') == theirs.count('IncSubtensor') - 1 == 1
+    assert ops.count('IncSubtensor') == 1
+    if lasagne.__version__.startswith('0.1'):
+        # Lasagne 0.1 pads with that copy; 0.2.dev1 (the images') hands the padding to
+        # Theano's conv2d, so there the two graphs are the same
+        assert theirs.count('IncSubtensor') == 2
     assert 'ConvPool2x2' in ops
     assert [a.tobytes() for a in f(values)] == [a.tobytes() for a in g(values)]
 

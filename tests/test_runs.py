@@ -73,6 +73,10 @@ def test_records_and_summary(tmpdir):
     config = json.loads(folder.join('config.json').read())
     assert config['hyperparameters']['batch_size'] == 100
     assert config['versions']['theano'] == '0.8.2' and 'floatX=float32' in config['theano_flags']
+    # the OpenBLAS libraries in use, as they report themselves (gxnor.cpu): core and threads
+    blas = [lib for lib in config['cpu_pins']['openblas'] if 'corename' in lib]
+    assert blas and all(lib['corename'] and lib['num_threads'] >= 1 for lib in blas)
+    assert config['cpu_pins']['visible_cpus'] >= 1 and 'problems' in config['cpu_pins']
     assert not [name for name in os.listdir(str(folder)) if name.endswith('.tmp')]
     # where each epoch's time went: the parts add up to the epoch, the checkpoint is timed
     written = [json.loads(line) for line in folder.join('epochs.jsonl').read().splitlines()]

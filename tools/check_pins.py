@@ -17,7 +17,8 @@ Checked, relative to --root (default: the repository holding this script):
   with --no-install-recommends and its lists removed in the same RUN, pip
   without a cache, no distribution packages that shadow a pinned package).
   A Dockerfile whose text contains "gxnor-check: base-image" builds a base
-  image without Python and is exempt from the requirements.txt rule;
+  image without Python, one with "gxnor-check: test-stage" runs checks on a built
+  image: both are exempt from the requirements.txt rule;
 * the one install script: the Makefile's env target, every image Dockerfile
   (through `make env` or directly) and .ci/run install through
   tools/install-stack.sh, so CI runs the steps the images run;
@@ -65,6 +66,7 @@ DOCKER_MK = 'docker/docker.mk'
 MAKEFILE = 'Makefile'
 PYTHON = (2, 7)
 BASE_IMAGE_MARKER = 'gxnor-check: base-image'
+TEST_STAGE_MARKER = 'gxnor-check: test-stage'
 LOCAL_HADOLINT = 'build/tools/bin/hadolint'
 INSTALL_SCRIPT = 'tools/install-stack.sh'
 CI_SCRIPT = '.ci/run'
@@ -366,7 +368,7 @@ def python_versions_in(word):
 def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs,
                      cuda8_image):
     text = read_text(os.path.join(root, rel))
-    is_base = BASE_IMAGE_MARKER in text
+    is_base = BASE_IMAGE_MARKER in text or TEST_STAGE_MARKER in text
     variables, stages = {}, set()
     copies_requirements = copies_makefile = False
     reqs_install_line = extra_install_line = make_env_line = None
@@ -390,7 +392,7 @@ def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs
                     variables.setdefault(name, '')
             continue
         if instr == 'FROM':
-            words = args.split()
+            words = [w for w in args.split() if not w.startswith('--')]   # --platform=...
             image = words[0] if words else ''
             if len(words) >= 3 and words[-2].lower() == 'as':
                 stages.add(words[-1])

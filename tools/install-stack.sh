@@ -13,7 +13,10 @@
 #       EXTRA_REQUIREMENTS (the images' GitHub-only Lasagne 0.2.dev1 and pylearn2).
 #
 # Environment: GXNOR_BOOTSTRAP (folder for the bootstrap virtualenv, default
-# build/bootstrap next to VENV's parent), PIP_INDEX_URL and friends as usual.
+# build/bootstrap next to VENV's parent), PIP_INDEX_URL and friends as usual;
+# GXNOR_EXTRAS_DIR: a folder of `git archive` tarballs NAME-COMMIT.tar.gz, one per
+# `git+https://github.com/OWNER/NAME.git@COMMIT` line of EXTRA_REQUIREMENTS, installed
+# instead of fetching GitHub (the same commits; for machines without GitHub).
 set -euo pipefail
 
 # virtualenv 20.15.1 is the newest that creates Python 2.7 environments and itself
@@ -22,7 +25,7 @@ VIRTUALENV_PIN=virtualenv==20.15.1
 PIP_PIN=pip==20.3.4   # the last pip for Python 2.7
 OS_PACKAGES=(make g++ libopenblas-dev git ca-certificates)
 
-usage() { sed -n '5,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 os_packages() {
   local wanted=("${OS_PACKAGES[@]}" "$@") missing=() pkg
@@ -41,6 +44,33 @@ os_packages() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   rm -rf /var/lib/apt/lists/*
+}
+
+# The lines of EXTRA_REQUIREMENTS with each GitHub commit replaced by its tarball in
+# GXNOR_EXTRAS_DIR (an editable line by the tarball unpacked under SRC), on stdout.
+local_extras() {
+  local extra="$1" dir="$2" src="$3" line editable url name commit tarball
+  while IFS= read -r line || [ -n "$line" ]; do
+    editable=""; url="$line"
+    case "$url" in -e\ *|--editable\ *) editable=1; url="${url#* }" ;; esac
+    if [[ "$url" =~ ^git\+https://github\.com/[^/]+/([^/@]+)(\.git)?@([0-9a-f]{40})# ]]; then
+      name="${BASH_REMATCH[1]%.git}"; commit="${BASH_REMATCH[3]}"
+      tarball="$dir/$name-$commit.tar.gz"
+      if [ ! -f "$tarball" ]; then
+        echo "error: GXNOR_EXTRAS_DIR=$dir has no $name-$commit.tar.gz (git archive of $name at $commit); add it, or unset GXNOR_EXTRAS_DIR to fetch GitHub" >&2
+        return 1
+      fi
+      echo "install-stack: $name $commit from $tarball" >&2
+      if [ -n "$editable" ]; then
+        mkdir -p "$src/$name" && tar -xzf "$tarball" -C "$src/$name" --strip-components=1
+        echo "-e $src/$name"
+      else
+        echo "$tarball"
+      fi
+    else
+      echo "$line"
+    fi
+  done < "$extra"
 }
 
 venv() {
@@ -68,9 +98,15 @@ venv() {
   "$venv/bin/pip" install "${pip_flags[@]}" -r "$requirements"
   if [ -n "$extra" ]; then
     # --no-deps: nothing here may pull in another version of a requirements.txt pin.
+    local src; src="$(dirname "$venv")/gxnor-src"
+    if [ -n "${GXNOR_EXTRAS_DIR:-}" ]; then
+      local translated="$venv/gxnor-extra-requirements.txt"
+      local_extras "$extra" "$GXNOR_EXTRAS_DIR" "$src" > "$translated"
+      extra="$translated"
+    fi
     echo "install-stack: pip install --no-deps -r $extra"
     "$venv/bin/pip" install "${pip_flags[@]}" --no-deps --force-reinstall \
-      --src "$(dirname "$venv")/gxnor-src" -r "$extra"
+      --src "$src" -r "$extra"
   fi
 }
 

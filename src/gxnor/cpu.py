@@ -25,16 +25,28 @@ is compared with was measured under these pins.
 
 ``GXNOR_CPU_PINS=0`` unpins (Theano and OpenBLAS then choose for the CPU at hand). A
 ``gcc.cxxflags`` in the user's ``THEANO_FLAGS`` is respected, and a CPU without the
-Haswell instructions is left unpinned (the pinned code would not run on it). What was
-used goes into every run's config.json (:func:`describe`).
+Haswell instructions (or whose /proc/cpuinfo has no ``flags`` line: ARM, some emulators)
+is left unpinned (the pinned code would not run on it). What was used goes into every
+run's config.json (:func:`describe`), with what the loaded OpenBLAS libraries report of
+themselves (core, threads, build).
+
+The pins are verified, not assumed: where they cannot hold -- no AVX2/FMA; fewer CPUs
+visible to the process (cpuset, affinity) than the pinned BLAS threads; an OpenBLAS that
+ignores ``OPENBLAS_CORETYPE`` (built without DYNAMIC_ARCH, or loaded before the pin) --
+one ``gxnor: warning:`` line says so on stderr and config.json records it. Theano
+imported before gxnor has read its flags already: the compiler pin then goes straight
+into ``theano.config``.
 """
 from __future__ import absolute_import, division, print_function
 
+import ctypes
+import ctypes.util
 import logging
 import os
+import sys
 
 __all__ = ['PINNED_CXXFLAGS', 'PINNED_CORETYPE', 'PINNED_BLAS_THREADS', 'SWITCH', 'pin', 'describe',
-           'cpu_supports_pins']
+           'cpu_supports_pins', 'visible_cpus', 'openblas_facts', 'blas_problems']
 
 # -g0 after them cancels the -g that Theano puts on every g++ command: no debug info for
 # the Python and NumPy headers, a third less compile time per module. GCC generates the
@@ -49,20 +61,75 @@ _OFF = ('0', 'no', 'off', 'false')
 
 # Set by pin(): what it found and did, for describe().
 _STATE = {}
+WARNING = 'gxnor: warning: the CPU pins do not hold here, numbers may differ from the reference: '
 
 
-def cpu_supports_pins(cpuinfo='/proc/cpuinfo'):
-    """True when the CPU has every instruction set the pinned code uses (or when the
-    flags cannot be read: not Linux, assume a current x86-64)."""
+def cpu_flags(cpuinfo='/proc/cpuinfo'):
+    """The CPU's flags from ``cpuinfo``; None when the file has no ``flags`` line (ARM,
+    some emulators); 'unreadable' when there is no such file (not Linux)."""
     try:
         with open(cpuinfo) as handle:
             for line in handle:
                 if line.startswith('flags'):
-                    flags = set(line.split(':', 1)[1].split())
-                    return all(flag in flags for flag in HASWELL_FLAGS)
+                    return set(line.split(':', 1)[1].split())
     except (IOError, OSError):
+        return 'unreadable'
+    return None
+
+
+def cpu_supports_pins(cpuinfo='/proc/cpuinfo'):
+    """True when the CPU has every instruction set the pinned code uses (or when
+    /proc/cpuinfo cannot be read: not Linux, assume a current x86-64). False when it
+    has no ``flags`` line."""
+    flags = cpu_flags(cpuinfo)
+    if flags == 'unreadable':
         return True
-    return True
+    return flags is not None and all(flag in flags for flag in HASWELL_FLAGS)
+
+
+def visible_cpus(status='/proc/self/status'):
+    """How many CPUs this process may run on (its affinity: a cpuset-limited container
+    sees its share), from ``Cpus_allowed_list`` (Python 2.7 has no
+    os.sched_getaffinity); None when unknown."""
+    try:
+        with open(status) as handle:
+            for line in handle:
+                if line.startswith('Cpus_allowed_list:'):
+                    count = 0
+                    for part in line.split(':', 1)[1].strip().split(','):
+                        low, _, high = part.partition('-')
+                        count += int(high or low) - int(low) + 1
+                    return count
+    except (IOError, OSError, ValueError):
+        pass
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return None
+
+
+def _problems(decision, cpuinfo, status):
+    """What keeps the pins from holding, found before Theano or OpenBLAS is loaded."""
+    problems = []
+    if decision['requested'] and not decision['supported']:
+        if cpu_flags(cpuinfo) is None:
+            problems.append('%s has no flags line (not x86-64, or emulated): left unpinned'
+                            % cpuinfo)
+        else:
+            problems.append('the CPU lacks one of %s: left unpinned' % ', '.join(HASWELL_FLAGS))
+    visible = visible_cpus(status)
+    if decision['pinned'] and visible is not None and visible < int(PINNED_BLAS_THREADS):
+        problems.append('%d CPU(s) visible to this process (cpuset/affinity), fewer than the '
+                        '%s pinned OpenBLAS threads: OpenBLAS runs %d' % (
+                            visible, PINNED_BLAS_THREADS, visible))
+    return problems
+
+
+def _warn(problems):
+    """One line on stderr for the problems not reported yet."""
+    new = [p for p in problems if p not in _STATE.setdefault('warned', [])]
+    if new:
+        _STATE['warned'].extend(new)
+        sys.stderr.write(WARNING + '; '.join(new) + '\n')
 
 
 def theano_flag_set(flags, name):
@@ -70,11 +137,15 @@ def theano_flag_set(flags, name):
     return any(item.split('=', 1)[0].strip() == name for item in flags.split(',') if item)
 
 
-def pin(environ=None, cpuinfo='/proc/cpuinfo'):
-    """Add the pins to ``environ`` (default ``os.environ``); returns what was decided.
+def pin(environ=None, cpuinfo='/proc/cpuinfo', status='/proc/self/status', warn=None):
+    """Add the pins to ``environ`` (default ``os.environ``); returns what was decided,
+    with ``problems``: what keeps them from holding, said in one warning line on stderr
+    (``warn``: default only when pinning this process).
 
-    Call before Theano is imported (``gxnor/__init__`` does). Idempotent.
+    Call before Theano is imported (``gxnor/__init__`` does); if it was imported already,
+    the compiler pin goes into ``theano.config`` directly. Idempotent.
     """
+    this_process = environ is None
     environ = os.environ if environ is None else environ
     decision = dict(requested=environ.get(SWITCH, '1').strip().lower() not in _OFF,
                     coretype_before=environ.get('OPENBLAS_CORETYPE'),
@@ -89,11 +160,82 @@ def pin(environ=None, cpuinfo='/proc/cpuinfo'):
             # ours first: a later gcc.cxxflags of the caller's would win anyway
             environ['THEANO_FLAGS'] = ('gcc.cxxflags=%s' % PINNED_CXXFLAGS
                                        + (',' + flags if flags else ''))
+            if this_process and 'theano' in sys.modules:
+                decision['theano_imported_first'] = _pin_imported_theano()
         # Theano warns that a user-given -march is "better" left to it; here it is the point.
         logging.getLogger('theano.gof.cmodule').addFilter(_DropMarchWarning())
+    decision['problems'] = _problems(decision, cpuinfo, status)
+    warned = _STATE.get('warned', [])
     _STATE.clear()
-    _STATE.update(decision)
+    _STATE.update(decision, warned=warned)
+    if this_process if warn is None else warn:
+        _warn(decision['problems'])
     return decision
+
+
+def _pin_imported_theano():
+    """Theano, imported before gxnor, has read THEANO_FLAGS already: set its cxxflags
+    (functions compiled before this keep theirs)."""
+    import theano
+    theano.config.gcc.cxxflags = PINNED_CXXFLAGS
+    return ('theano was imported before gxnor: gcc.cxxflags set in theano.config '
+            '(functions compiled before that are not pinned)')
+
+
+def _openblas_libraries():
+    """Paths of the OpenBLAS libraries loaded in this process (numpy's and scipy's wheels
+    bring their own; Theano links the system's), plus the system's one."""
+    paths = []
+    try:
+        with open('/proc/self/maps') as handle:
+            for line in handle:
+                path = line.split()[-1] if len(line.split()) >= 6 else ''
+                if 'openblas' in os.path.basename(path) and path not in paths:
+                    paths.append(path)
+    except (IOError, OSError):
+        pass
+    system = ctypes.util.find_library('openblas')
+    if system and not any(os.path.basename(p).startswith('libopenblas') and
+                          os.path.dirname(p).startswith('/usr') for p in paths):
+        paths.append(system)
+    return paths
+
+
+def openblas_facts():
+    """[{library, corename, num_threads, config}] of each OpenBLAS: what it reports of
+    itself through its own functions (openblas_get_corename & co)."""
+    facts = []
+    for path in _openblas_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            facts.append(dict(
+                library=path,
+                corename=lib.openblas_get_corename().decode('ascii', 'replace'),
+                num_threads=int(lib.openblas_get_num_threads()),
+                config=lib.openblas_get_config().decode('ascii', 'replace').strip()))
+        except (OSError, AttributeError) as error:
+            facts.append(dict(library=path, error=str(error)))
+    return facts
+
+
+def blas_problems(facts):
+    """What the OpenBLAS libraries' own reports say against the pins."""
+    problems = []
+    for fact in facts:
+        if 'corename' not in fact:
+            continue
+        if fact['corename'].lower() != PINNED_CORETYPE.lower():
+            build = ('built without DYNAMIC_ARCH, it ignores OPENBLAS_CORETYPE'
+                     if 'DYNAMIC_ARCH' not in fact['config'] else
+                     'loaded before gxnor set OPENBLAS_CORETYPE')
+            problems.append('OpenBLAS %s runs its %s kernels, not %s (%s)' % (
+                fact['library'], fact['corename'], PINNED_CORETYPE, build))
+        if fact['num_threads'] != int(PINNED_BLAS_THREADS):
+            problems.append('OpenBLAS %s runs %d thread(s), not %s' % (
+                fact['library'], fact['num_threads'], PINNED_BLAS_THREADS))
+    return problems
 
 
 class _DropMarchWarning(logging.Filter):
@@ -102,7 +244,9 @@ class _DropMarchWarning(logging.Filter):
 
 
 def describe():
-    """What the run used: the pins' state, Theano's cxxflags and OpenBLAS's core type."""
+    """What the run used: the pins' state, Theano's cxxflags, OpenBLAS's settings and what
+    each loaded OpenBLAS reports; ``problems`` lists what keeps the pins from holding
+    (new ones are also said in one warning line)."""
     try:
         import theano
         cxxflags = theano.config.gcc.cxxflags
@@ -121,4 +265,13 @@ def describe():
                             ('blas_threads_before', PINNED_BLAS_THREADS)):
             if _STATE.get(key) not in (None, pinned):
                 facts['openblas_%s' % key] = _STATE[key]
+        if _STATE.get('theano_imported_first'):
+            facts['theano_imported_first'] = _STATE['theano_imported_first']
+    facts['visible_cpus'] = visible_cpus()
+    facts['openblas'] = openblas_facts()
+    problems = list(_STATE.get('problems', []))
+    if _STATE.get('pinned'):
+        problems += blas_problems(facts['openblas'])
+    facts['problems'] = problems
+    _warn(problems)
     return facts

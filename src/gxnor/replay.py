@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from . import cpu
 from .datasets import DataError, load_dataset
 from .experiments import ConfigError, configure
 from .files import atomic_write
@@ -159,6 +160,7 @@ def _train(settings, epochs, data_dir, stream):
     started = time.time()
     trainer = Trainer(config, dataset)
     stream.write('compiled in %.0fs\n' % (time.time() - started))
+    cpu.describe()   # one warning line if the loaded OpenBLAS breaks a pin (gxnor.cpu)
     printer = EpochPrinter(config['num_epochs'], stream)
     for _ in range(epochs):
         printer.epoch(trainer.run_epoch(batch_losses=printer.batch))

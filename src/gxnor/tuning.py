@@ -9,7 +9,7 @@ Applied by the package itself at import (``gxnor/__init__``), so every entry poi
   ``mallopt`` keeps them in the heap instead (no mmap for large blocks, no trimming of
   the heap top), so a freed buffer is reused by the next step without a page fault.
   Memory in use stays at the peak of one step, as before.
-* **OpenMP.** gxnor's kernels (gxnor.fastops) run their chunks on ``OMP_NUM_THREADS``
+* **OpenMP.** gxnor's kernels (gxnor.kernels) run their chunks on ``OMP_NUM_THREADS``
   threads when Theano's ``openmp`` flag is on, calling BLAS single-threaded inside; the
   results do not depend on the number of threads (tested). ``OMP_WAIT_POLICY=PASSIVE``
   keeps idle threads from spinning on a busy machine.
