@@ -22,6 +22,8 @@ import json
 import os
 import sys
 
+from .schedule import BestEpochs
+
 __all__ = ['QUOTED', 'MILESTONES', 'read_jsonl', 'report', 'main']
 
 MILESTONES = (30, 100, 200, 500, 1000, 2000, 4000)
@@ -40,13 +42,11 @@ def read_jsonl(path):
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def _best(records, key):
-    """The record with the lowest ``key``; ties go to the later epoch (as the run's own
-    bookkeeping)."""
-    best = None
+def _best_epochs(records):
+    """The run's own bookkeeping (gxnor.schedule.BestEpochs) replayed over its log."""
+    best = BestEpochs(patience=0)
     for record in records:
-        if best is None or record[key] <= best[key]:
-            best = record
+        best.update(record['epoch'], record['valid_error'], record['test_error'])
     return best
 
 
@@ -60,8 +60,8 @@ def _median(values):
 
 def _best_until(records, epoch):
     """Best test error among epochs <= ``epoch``."""
-    upto = [r for r in records if r['epoch'] <= epoch]
-    return _best(upto, 'test_error')['test_error'] if upto else None
+    upto = [r['test_error'] for r in records if r['epoch'] <= epoch]
+    return min(upto) if upto else None
 
 
 def _pct(value):
@@ -73,8 +73,7 @@ def report(records, sessions, run_name):
     if not records:
         return '# %s\n\nNo epoch has finished yet.\n' % run_name
     last = records[-1]['epoch']
-    best_test = _best(records, 'test_error')
-    best_valid = _best(records, 'valid_error')
+    best = _best_epochs(records)
     lines = ['# The full-length MNIST run (`%s`)' % run_name, '',
              '`make mnist` as a user runs it (seed 1234, `pool_grad=one`, fast kernels, the '
              'released 4000-epoch schedule), trained in chunks on 2-core machines and '
@@ -84,10 +83,10 @@ def report(records, sessions, run_name):
              '| figure | this run | quoted, another implementation (not ours) |',
              '| --- | --- | --- |',
              '| best test error (released metric) | %s at epoch %d | 0.68 %% at epoch 1532 |'
-             % (_pct(best_test['test_error']), best_test['epoch']),
+             % (_pct(best.best_test_error), best.best_test_epoch),
              '| test error at the best validation epoch | %s (epoch %d, valid %s) | - |'
-             % (_pct(best_valid['test_error']), best_valid['epoch'],
-                _pct(best_valid['valid_error'])),
+             % (_pct(best.test_error_at_best_valid), best.best_valid_epoch,
+                _pct(best.best_valid_error)),
              '| the paper\'s claim (still to verify against its text) | %.2f %% error '
              '(99.32 %% accuracy) | |' % PAPER_ERROR]
     lines += ['', '| epoch | test error | best test error so far | valid error | '

@@ -113,6 +113,11 @@ def run_path(results_dir, name):
     return os.path.join(results_dir, 'runs', name)
 
 
+def _append_json_line(path, record):
+    with io.open(path, 'ab') as handle:
+        handle.write((json.dumps(record, sort_keys=True) + '\n').encode('utf-8'))
+
+
 class RunFolder(object):
     """One run's folder. ``open`` refuses to reuse an existing run unless resuming."""
 
@@ -175,15 +180,13 @@ class RunFolder(object):
         atomic_write(self.epochs_path, lambda handle: handle.write(data))
 
     def append_epoch(self, record):
-        with io.open(self.epochs_path, 'ab') as handle:
-            handle.write((json.dumps(record, sort_keys=True) + '\n').encode('utf-8'))
+        _append_json_line(self.epochs_path, record)
 
     def append_session(self, record):
         """One line per start, resume and stop of the run: when, on which commit and
         machine, from and to which epoch (a run trained in chunks says where each ran)."""
-        record = dict(record, time=datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'))
-        with io.open(self.sessions_path, 'ab') as handle:
-            handle.write((json.dumps(record, sort_keys=True) + '\n').encode('utf-8'))
+        _append_json_line(self.sessions_path, dict(
+            record, time=datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')))
 
     def write_summary(self, summary):
         summary = dict(summary, updated=datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'))
