@@ -47,19 +47,21 @@ class SpecBatchNorm(Layer):
         axes = (0,) + tuple(range(2, x.ndim))
         mu = x.mean(axes)
         inv_std = T.inv(T.sqrt(x.var(axes) + EPSILON))
-        # The running averages move as Theano default updates of aliased copies, which
-        # enter the graph as ``+ 0 * copy`` (the spec: "as Theano default updates").
-        for stored, batch in ((self.mean, mu), (self.inv_std, inv_std)):
-            copy = theano.clone(stored, share_inputs=False)
-            copy.default_update = (1 - ALPHA) * copy + ALPHA * batch
-            if stored is self.mean:
-                mu = mu + 0 * copy
-            else:
-                inv_std = inv_std + 0 * copy
+        mu, inv_std = (mu + _running_average(self.mean, mu),
+                       inv_std + _running_average(self.inv_std, inv_std))
         pattern = ['x' if axis in axes else 0 for axis in range(x.ndim)]
         return ((x - mu.dimshuffle(pattern))
                 * (self.gamma.dimshuffle(pattern) * inv_std.dimshuffle(pattern))
                 + self.beta.dimshuffle(pattern))
+
+
+def _running_average(stored, batch):
+    """``0 * copy``: the running average moves as the Theano default update of an aliased
+    copy of ``stored``, which enters the graph this way (the spec: "as Theano default
+    updates"; the added zero changes the last bits of the input's gradient)."""
+    copy = theano.clone(stored, share_inputs=False)
+    copy.default_update = (1 - ALPHA) * copy + ALPHA * batch
+    return 0 * copy
 
 
 def _adam(grads, params, lr):

@@ -73,8 +73,8 @@ def load_checkpoint(path, variables, rng):
 
 def compress_checkpoint(path):
     """Rewrite the checkpoint ``path`` zip-compressed, the same arrays bit for bit (for
-    committing a run's checkpoint: ternary weights and the sorted-free streams shrink;
-    ``np.load`` reads either form, so a resumed run is the same). Returns (before, after)
+    committing a run's checkpoint: the ternary weights shrink; ``np.load`` reads either
+    form, so a resumed run is the same). Returns (before, after)
     sizes in bytes."""
     before = os.path.getsize(path)
     with np.load(path) as archive:
