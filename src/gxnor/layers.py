@@ -21,7 +21,7 @@ from lasagne.nonlinearities import identity
 from .discretization import (PulseGradient, check_activation_space,
                              check_weight_space, discretize_activation)
 from .kernels import (conv2d as fast_conv2d, fuse_bias_pool, max_pool_2x2,
-                      multi_step as fast_multi_step)
+                      multi_step as fast_multi_step, ternary_dot)
 from .pooling import theano_max_pool_2x2
 from .settings import ACT_GRAD, KERNEL, POOL_GRAD, PULSE, check_choice
 
@@ -59,16 +59,33 @@ class _DiscreteWeights(object):
 
 
 class DiscreteDenseLayer(DenseLayer, _DiscreteWeights):
-    """Lasagne DenseLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity)."""
+    """Lasagne DenseLayer whose W lives in Z_N^w when ``discrete`` (no nonlinearity).
+
+    ``kernels='fast'`` multiplies with :class:`gxnor.kernels.TernaryDot` (``T.dot``'s bits,
+    in integers where input and weights are ternary), ``'theano'`` with ``T.dot``.
+    """
 
     def __init__(self, incoming, num_units, discrete=True, H=1.0, N=1, init_scale=1.0,
-                 W=None, nonlinearity=identity, **kwargs):
+                 W=None, nonlinearity=identity, kernels=KERNEL, **kwargs):
         check_weight_space(H, N)
+        check_choice('kernels', kernels)
         _draw_unused_stream_seed()
         super(DiscreteDenseLayer, self).__init__(
             incoming, num_units, W=_weight_init(discrete, H, init_scale, W),
             nonlinearity=nonlinearity, **kwargs)
         self._set_weight_space(discrete, H, N)
+        self.kernels = kernels
+
+    def get_output_for(self, input, **kwargs):
+        if self.kernels != 'fast':
+            return super(DiscreteDenseLayer, self).get_output_for(input, **kwargs)
+        # Lasagne 0.1's DenseLayer, line for line, with the product as one TernaryDot
+        if input.ndim > 2:
+            input = input.flatten(2)
+        activation = ternary_dot(input, self.W)
+        if self.b is not None:
+            activation = activation + self.b.dimshuffle('x', 0)
+        return self.nonlinearity(activation)
 
 
 class DiscreteConv2DLayer(Conv2DLayer, _DiscreteWeights):

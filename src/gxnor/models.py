@@ -75,7 +75,8 @@ def build_network(architecture, input_var=None, input_shape=None, discrete=True,
             if spec.pool:
                 layer = MaxPool2x2Layer(layer, pool_grad=pool_grad, kernels=kernels)
         else:
-            layer = DiscreteDenseLayer(layer, spec.units, init_scale=spec.init_scale, **weights)
+            layer = DiscreteDenseLayer(layer, spec.units, init_scale=spec.init_scale,
+                                       kernels=kernels, **weights)
         layer = BatchNormLayer(layer, epsilon=bn_epsilon, alpha=bn_alpha)
         if not last:
             layer = DiscreteActivationLayer(layer, r=act_r, a=act_a, N=act_N, shape=pulse_shape,

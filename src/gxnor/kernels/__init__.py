@@ -14,6 +14,11 @@ module per family, its C in the ``.c`` file of the same name:
 * :mod:`.sums` -- :class:`ChannelSum` (float64-accumulated sums over every axis but 1)
   and the rewrite that puts it in place of Theano's ``Sum``; :func:`compile_mode`;
 * :mod:`.elementwise` -- :class:`MultiStep`, the activation's value in one pass;
+* :mod:`.dense` -- :class:`TernaryDot`, a dense layer's forward product (``T.dot``'s
+  bits: the integer path where both operands are ternary, Dot22's BLAS call otherwise);
+* :mod:`.ternary` -- the integer path of the convolutions' and dense layers' forward products (C in
+  ``ternary.c``): 8-bit products where both operands are ternary, the same bits as the
+  float gemm, the kernel chosen by the CPU and ``GXNOR_INT_KERNEL``;
 * :mod:`.support` -- what they share (``support.c``, the base op, the cache version).
 
 OpenMP: the pooling and convolution ops use threads when Theano's ``openmp`` flag is on
@@ -28,6 +33,7 @@ from .convolution import (DEFAULT_CHUNK_FLOATS, ConvPool2x2, ConvPool2x2GradInpu
                           ConvPool2x2GradWeights, Corr2dValid, Corr2dValidGradInputs,
                           Corr2dValidGradWeights, conv2d, conv_pool_2x2, corr2d_valid,
                           fuse_bias_pool)
+from .dense import TernaryDot, ternary_dot
 from .elementwise import MultiStep, multi_step
 from .pooling import MaxPool2x2, MaxPool2x2Grad, max_pool_2x2
 from .sums import ChannelSum, channel_sum, compile_mode, local_channel_sum
@@ -36,4 +42,5 @@ __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channe
            'local_channel_sum', 'compile_mode', 'Corr2dValid', 'Corr2dValidGradWeights',
            'Corr2dValidGradInputs', 'ConvPool2x2', 'ConvPool2x2GradWeights',
            'ConvPool2x2GradInputs', 'conv2d', 'corr2d_valid', 'conv_pool_2x2',
-           'fuse_bias_pool', 'DEFAULT_CHUNK_FLOATS', 'MultiStep', 'multi_step']
+           'fuse_bias_pool', 'DEFAULT_CHUNK_FLOATS', 'MultiStep', 'multi_step', 'TernaryDot',
+           'ternary_dot']

@@ -193,14 +193,101 @@ static int gx_unpool_bias_TYPE(const TYPE* gz, const npy_uint8* mask, TYPE* gb, 
     return 0;
 }
 
+/* ---- the forward product in integers (ternary.c), when both operands are ternary ---- */
+
+static inline int gx_is_ternary_TYPE(TYPE v)
+{
+    return (v == 0) | (v == 1) | (v == -1);
+}
+
+/* Packs the correlation filters w (F, C, kh, kw) for gx_ternary_product: wp (kh kw, cp/4,
+   fp, 4) signed bytes, zero where padded, and rowsum[f] = sum of filter f. Returns 0 (and
+   leaves the rest unspecified) when some weight is not -1, 0 or +1. */
+static int gx_ternary_weights_TYPE(const TYPE* w, npy_intp F, npy_intp C, npy_intp kh,
+                                   npy_intp kw, npy_intp cp, npy_intp fp, npy_int8* wp,
+                                   npy_int32* rowsum)
+{
+    const npy_intp taps = kh * kw;
+    memset(wp, 0, taps * cp * fp * sizeof(npy_int8));
+    for (npy_intp f = 0; f < F; ++f) {
+        npy_int32 s = 0;
+        for (npy_intp c = 0; c < C; ++c)
+            for (npy_intp t = 0; t < taps; ++t) {
+                const TYPE v = w[(f * C + c) * taps + t];
+                if (!gx_is_ternary_TYPE(v))
+                    return 0;
+                const npy_int8 b = (npy_int8)(v > 0) - (npy_int8)(v < 0);
+                wp[((t * (cp / 4) + c / 4) * fp + f) * 4 + (c & 3)] = b;
+                s += b;
+            }
+        rowsum[f] = s;
+    }
+    return 1;
+}
+
+/* xs (nb, H + 2 ph, W + 2 pw, cp) = x + 1 as bytes, channels last, the zero border as 1,
+   for the chunk x (nb, C, H, W), through planes (an image's C H W bytes, channels first,
+   in `planes`): the conversion runs over contiguous values (it vectorises), the
+   transposition over bytes. Returns 0 as soon as an image holds a value other than -1, 0
+   or +1 (the chunk then takes the float path). */
+static int gx_ternary_images_TYPE(const TYPE* x, npy_uint8* xs, npy_uint8* planes, npy_intp nb,
+                                  npy_intp C, npy_intp H, npy_intp W, npy_intp ph,
+                                  npy_intp pw, npy_intp cp)
+{
+    const npy_intp Hp = H + 2 * ph, Wp = W + 2 * pw, image = C * H * W;
+    memset(xs, 1, nb * Hp * Wp * cp);
+    for (npy_intp b = 0; b < nb; ++b) {
+        const TYPE* xb = x + b * image;
+        int bad = 0;
+        for (npy_intp i = 0; i < image; ++i) {
+            const TYPE v = xb[i];
+            bad |= (v != 0) & (v != 1) & (v != -1);
+            planes[i] = (npy_uint8)(1 + (v > 0) - (v < 0));
+        }
+        if (bad)
+            return 0;
+        for (npy_intp h = 0; h < H; ++h)
+            for (npy_intp v = 0; v < W; ++v) {
+                npy_uint8* d = xs + ((b * Hp + h + ph) * Wp + v + pw) * cp;
+                const npy_uint8* s = planes + h * W + v;
+                for (npy_intp c = 0; c < C; ++c)
+                    d[c] = s[c * H * W];
+            }
+    }
+    return 1;
+}
+
+/* The forward product of a chunk in integers: buf (F x nb P) = conv of the chunk, from
+   its bytes xs. base receives each position's offset in xs. */
+static void gx_ternary_conv_chunk_TYPE(const gx_ternary_plan* plan, const npy_uint8* xs,
+                                       npy_intp* base, npy_int32* yi, TYPE* buf, npy_intp nb,
+                                       npy_intp Hp, npy_intp Wp, npy_intp F, npy_intp oh,
+                                       npy_intp ow)
+{
+    const npy_intp P = oh * ow, Q = nb * P, cp = plan->cp, fp = plan->fp;
+    for (npy_intp q = 0; q < Q; ++q) {
+        const npy_intp b = q / P, p = q - b * P, u = p / ow, v = p - u * ow;
+        base[q] = ((b * Hp + u) * Wp + v) * cp;
+    }
+    gx_ternary_product(plan->kernel, xs, base, Q, plan->taps, plan->ntaps, (int)(cp / 4),
+                       plan->wp, fp, yi);
+    for (npy_intp f = 0; f < F; ++f) {
+        const npy_int32 shift = plan->rowsum[f];
+        TYPE* row = buf + f * Q;
+        for (npy_intp q = 0; q < Q; ++q)
+            row[q] = (TYPE)(yi[q * fp + f] - shift);
+    }
+}
+
 /* One chunk of nb images starting at image n0 (see gx_conv_TYPE); acc receives the
    filter gradient of the chunk (direction 1, added to it). */
-static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const TYPE* x,
+static int gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const TYPE* x,
                                const TYPE* w,
                                const TYPE* bias, const TYPE* gy, npy_uint8* mask, TYPE* out,
                                TYPE* acc, npy_intp n0, npy_intp nb, npy_intp C, npy_intp H,
                                npy_intp W, npy_intp F, npy_intp kh, npy_intp kw, npy_intp ph,
-                               npy_intp pw, TYPE* col, TYPE* buf)
+                               npy_intp pw, TYPE* col, TYPE* buf, const gx_ternary_plan* plan,
+                               npy_uint8* xs, npy_uint8* planes, npy_intp* base, npy_int32* yi)
 {
     const npy_intp oh = H + 2 * ph - kh + 1, ow = W + 2 * pw - kw + 1, P = oh * ow;
     const npy_intp K = C * kh * kw;
@@ -214,8 +301,16 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const 
             gx_shuffle_TYPE((TYPE*)gy + n0 * out_image, buf, nb, F, P, 1);
     }
     if (direction == 0) {
-        gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw, ph, pw);
-        gx_gemm_TYPE('N', 'N', (int)F, ld, (int)K, 1, w, (int)K, col, ld, 0, buf, ld);
+        if (plan && gx_ternary_images_TYPE(x + n0 * C * H * W, xs, planes, nb, C, H, W, ph,
+                                           pw, plan->cp)) {
+            gx_ternary_conv_chunk_TYPE(plan, xs, base, yi, buf, nb, H + 2 * ph, W + 2 * pw, F,
+                                       oh, ow);
+        } else if (plan && plan->strict) {
+            return 4;
+        } else {
+            gx_im2col_TYPE(x + n0 * C * H * W, col, nb, C, H, W, kh, kw, ph, pw);
+            gx_gemm_TYPE('N', 'N', (int)F, ld, (int)K, 1, w, (int)K, col, ld, 0, buf, ld);
+        }
         if (pooled)
             gx_bias_pool_TYPE(buf, bias, out + n0 * out_image, mask + n0 * F * Q, nb, F, oh, ow,
                               first_only);
@@ -228,6 +323,7 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const 
         gx_gemm_TYPE('T', 'N', (int)K, ld, (int)F, 1, w, (int)K, buf, ld, 0, col, ld);
         gx_col2im_TYPE(col, out + n0 * C * H * W, nb, C, H, W, kh, kw, ph, pw);
     }
+    return 0;
 }
 
 /* The chunked im2col + gemm driver.
@@ -235,11 +331,14 @@ static void gx_conv_chunk_TYPE(int direction, int pooled, int first_only, const 
    2: gradient of the input. pooled = 0: plain correlation, gy is dL/dy (N, F, oh, ow)
    and out is y / gw / gx. pooled = 1: conv + bias + pool, gy is dL/dz (N, F, oh/2, ow/2)
    with the forward mask; forward writes out = z and mask, direction 1 also gb.
-   Chunks are fixed by `target` alone. With OpenMP, threads take whole chunks and call a
+   The forward pass computes the product in integers where both operands are ternary
+   (ternary.c; with GXNOR_INT_STRICT=1, an input that is not, under ternary filters, is
+   an error, 4). Chunks are fixed by `target` alone. With OpenMP, threads take whole chunks and call a
    single-threaded BLAS; the filter gradient is summed per lane (a number of groups of
    consecutive chunks fixed by the shapes) and the lanes are added in order, so the
-   result does not depend on the number of threads. Runs without the GIL: returns 0, 1 (out of memory) or 2
-   (a chunk too large for BLAS's int sizes). */
+   result does not depend on the number of threads. Runs without the GIL: returns 0, 1 (out of memory), 2
+   (a chunk too large for BLAS's int sizes), 3 (GXNOR_INT_KERNEL names no kernel this
+   CPU has) or 4 (see above). */
 static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x,
                         const TYPE* w,
                         const TYPE* bias, const TYPE* gy, npy_uint8* mask, TYPE* out,
@@ -262,6 +361,44 @@ static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x
     const npy_intp B = gx_chunk(N, K * P, target);
     if ((double)K * B * P > 2147483647.0 || (double)F * B * P > 2147483647.0)
         return 2;
+    /* The forward pass takes the integer path where both operands are ternary (see
+       ternary.c): the filters are checked here, each chunk's input in its pass. */
+    gx_ternary_plan plan_data;
+    const gx_ternary_plan* plan = NULL;
+    npy_int8* wp = NULL;
+    npy_int32* rowsum = NULL;
+    npy_intp* taps = NULL;
+    const npy_intp Hp = H + 2 * ph, Wp = W + 2 * pw, cp = (C + 3) / 4 * 4;
+    npy_intp fp = 0;
+    if (direction == 0) {
+        const int kernel = gx_int_kernel();
+        fp = gx_ternary_fpad(kernel, F);
+        if (kernel == GX_INT_ERROR)
+            return 3;
+        if (kernel != GX_INT_OFF && cp * kh * kw <= GX_TERNARY_MAX_K) {
+            wp = (npy_int8*)malloc(kh * kw * cp * fp);
+            rowsum = (npy_int32*)malloc(F * sizeof(npy_int32));
+            taps = (npy_intp*)malloc(kh * kw * sizeof(npy_intp));
+            if (!wp || !rowsum || !taps) {
+                free(wp); free(rowsum); free(taps);
+                return 1;
+            }
+            if (gx_ternary_weights_TYPE(w, F, C, kh, kw, cp, fp, wp, rowsum)) {
+                for (npy_intp i = 0; i < kh; ++i)
+                    for (npy_intp j = 0; j < kw; ++j)
+                        taps[i * kw + j] = (i * Wp + j) * cp;
+                plan_data.kernel = kernel;
+                plan_data.cp = cp;
+                plan_data.fp = fp;
+                plan_data.wp = wp;
+                plan_data.rowsum = rowsum;
+                plan_data.taps = taps;
+                plan_data.ntaps = (int)(kh * kw);
+                plan_data.strict = gx_int_strict();
+                plan = &plan_data;
+            }
+        }
+    }
     const npy_intp chunks = (N + B - 1) / B;
     npy_intp lanes = chunks;
     if (direction == 1) {
@@ -282,25 +419,41 @@ static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x
     {
         TYPE* col = (TYPE*)malloc(K * B * P * sizeof(TYPE));
         TYPE* buf = (TYPE*)malloc(F * B * P * sizeof(TYPE));
-        if (!col || !buf) {
+        npy_uint8* xs = plan ? (npy_uint8*)malloc(B * Hp * Wp * cp) : NULL;
+        npy_uint8* planes = plan ? (npy_uint8*)malloc(C * H * W) : NULL;
+        npy_intp* base = plan ? (npy_intp*)malloc(B * P * sizeof(npy_intp)) : NULL;
+        npy_int32* yi = plan ? (npy_int32*)malloc(B * P * fp * sizeof(npy_int32)) : NULL;
+        const int ready = col && buf && (!plan || (xs && planes && base && yi));
+        if (!ready) {
             #pragma omp atomic write
             failed = 1;
         }
         #pragma omp for schedule(dynamic, 1)
         for (npy_intp lane = 0; lane < lanes; ++lane) {
-            if (!col || !buf)
+            if (!ready)
                 continue;
             const npy_intp c0 = lane * chunks / lanes, c1 = (lane + 1) * chunks / lanes;
             TYPE* acc = direction != 1 ? NULL : (partial ? partial + lane * F * K : out);
             for (npy_intp c = c0; c < c1; ++c) {
                 const npy_intp n0 = c * B, nb = (N - n0 < B) ? N - n0 : B;
-                gx_conv_chunk_TYPE(direction, pooled, first_only, x, w, bias, gy, mask, out, acc,
-                                   n0, nb, C, H, W, F, kh, kw, ph, pw, col, buf);
+                if (gx_conv_chunk_TYPE(direction, pooled, first_only, x, w, bias, gy, mask, out,
+                                       acc, n0, nb, C, H, W, F, kh, kw, ph, pw, col, buf, plan,
+                                       xs, planes, base, yi)) {
+                    #pragma omp atomic write
+                    failed = 4;
+                }
             }
         }
         free(col);
         free(buf);
+        free(xs);
+        free(planes);
+        free(base);
+        free(yi);
     }
+    free(wp);
+    free(rowsum);
+    free(taps);
     gx_blas_threads_end(saved_blas_threads);
     if (!failed && partial) {
         #pragma omp parallel for schedule(dynamic, 4096)

@@ -159,6 +159,14 @@ class _ConvBase(FastOp):
             Py_END_ALLOW_THREADS
             if (err == 1)
                 PyErr_NoMemory();
+            else if (err == 3)
+                PyErr_Format(PyExc_ValueError, "%(op)s: GXNOR_INT_KERNEL=%%s names no integer "
+                             "kernel this CPU has (use auto, off, portable, avx2 or "
+                             "avx512vnni; see docs/method.md)", getenv("GXNOR_INT_KERNEL"));
+            else if (err == 4)
+                PyErr_SetString(PyExc_ValueError, "%(op)s: GXNOR_INT_STRICT=1 and the filters "
+                                "are ternary, but the input is not (its product would take "
+                                "the float path)");
             else if (err)
                 PyErr_SetString(PyExc_ValueError,
                                 "%(op)s: an im2col chunk is too large for BLAS int sizes");

@@ -3,8 +3,9 @@ module, the base op (OpenMP per Theano's flag, BLAS linkage, the cache version) 
 input checks.
 
 The C files: ``support.c`` (helpers: output allocation, im2col row copies, BLAS thread
-pinning, chunk sizes) is C as it stands; the family files ``pooling.c``,
-``elementwise.c``, ``sums.c`` and ``convolution.c`` are written once for a type ``TYPE``
+pinning, chunk sizes) and ``ternary.c`` (the integer kernels of ternary products, chosen
+at run time by the CPU and ``GXNOR_INT_KERNEL``) are C as they stand; the family files ``pooling.c``,
+``elementwise.c``, ``sums.c``, ``convolution.c`` and ``dense.c`` are written once for a type ``TYPE``
 and its BLAS ``GEMM`` and instantiated here for float (``sgemm_``) and double
 (``dgemm_``). Every op compiles the whole support code, so a kernel of one family may
 call a helper of another.
@@ -29,8 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 C_TYPES = {'float32': 'float', 'float64': 'double'}
 
-# The typed C files, in the order they are compiled (pooling first, convolution last).
-TYPED_FILES = ('pooling.c', 'elementwise.c', 'sums.c', 'convolution.c')
+# The C files as they stand (helpers, the integer kernels of ternary products), then the
+# typed ones, in the order they are compiled (pooling first, convolution last).
+UNTYPED_FILES = ('support.c', 'ternary.c')
+TYPED_FILES = ('pooling.c', 'elementwise.c', 'sums.c', 'convolution.c', 'dense.c')
 
 
 def read_c(name):
@@ -43,7 +46,7 @@ def read_c(name):
 def support_code():
     """support.c, then each typed file for float and double (in TYPED_FILES order)."""
     typed = ''.join(read_c(name) for name in TYPED_FILES)
-    parts = [read_c('support.c')]
+    parts = [read_c(name) for name in UNTYPED_FILES]
     for ctype, gemm in (('float', 'sgemm_'), ('double', 'dgemm_')):
         parts.append(typed.replace('TYPE', ctype).replace('GEMM', gemm))
     return '\n'.join(parts)
