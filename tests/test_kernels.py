@@ -22,6 +22,7 @@ from theano.tensor.signal.pool import pool_2d
 
 from gxnor import bench, kernels as fast, models
 from gxnor.graphs import squared_hinge
+from gxnor.kernels import ternary
 from gxnor.layers import MaxPool2x2Layer
 from gxnor.models import Conv, Dense, build_network
 from gxnor.pooling import theano_max_pool_2x2
@@ -477,15 +478,21 @@ def test_bench_prints_a_table(capsys):
     assert 'THEANO_FLAGS=' in out and 'OMP_NUM_THREADS=' in out
     rows = [line.split() for line in out.splitlines()
             if line.startswith('mnist ') and 'passes' not in line]
-    assert [row[1:3] for row in rows] == [['fast', '1'], ['fast', '2'], ['theano', '2']]
+    # the default integer kernel at every thread count, the float path ('off') at the
+    # most; Theano's own ops have no integer path
+    best = ternary.resolve('auto')
+    assert [row[1:4] for row in rows] == [['fast', best, '1'], ['fast', best, '2'],
+                                          ['fast', 'off', '2'], ['theano', '-', '2']]
     assert all(len(row) == len(bench.COLUMNS) for row in rows)
-    epoch = dict(((row[1], row[2]), float(row[8])) for row in rows)
+    epoch = dict(((row[1], row[3]), float(row[9])) for row in rows if row[2] != 'off')
     ratio = [line for line in out.splitlines() if "faster than Theano's own ops" in line]
     assert len(ratio) == 1
     # the printed ratio is the table's (to the rounding of the table's epoch seconds)
     printed = float(ratio[0].split('fast path ')[1].split('x')[0])
     assert abs(printed - epoch[('theano', '2')] / epoch[('fast', '2')]) < 0.05 * printed + 0.01
     assert any(line.startswith('mnist: 2 threads vs 1: train step') for line in out.splitlines())
+    assert any(line.startswith('mnist: integer forward (%s) vs float: ' % best)
+               for line in out.splitlines())
 
 
 def test_bench_summary_and_profile_arithmetic():
@@ -501,6 +508,15 @@ def test_bench_summary_and_profile_arithmetic():
     assert ("mnist: fast path 4.00x faster than Theano's own ops per epoch "
             "(train step 4.00x, evaluation 4.00x)") in lines
     assert 'mnist: 2 threads vs 1: train step 2.00x, evaluation 1.60x faster' in lines
+    # with the integer kernels: the first one timed is the default, compared with each other
+    for row in rows:
+        row['int_kernel'] = 'avx2' if row['kernels'] == 'fast' else '-'
+    rows.append(dict(net='mnist', kernels='fast', int_kernel='off', threads=2, epoch_s=25.0,
+                     train_step_s=3.3, eval_pass_s=2.5, train_user_s=6.6, train_sys_s=0.6))
+    lines = bench.summary(rows)
+    assert 'mnist: fast path 20.0 s per epoch (0.3 min)' in lines
+    assert ('mnist: integer forward (avx2) vs float: 20.0 vs 25.0 s per epoch (1.25x), '
+            'train step 1.10x, evaluation 2.00x faster') in lines
 
     class Node(object):
         def __init__(self, op):
@@ -526,12 +542,14 @@ def test_the_c_files_are_what_the_ops_compile_and_key_the_cache(tmpdir):
     import os
     import shutil
     from gxnor.kernels import support
-    for name in ('support.c',) + support.TYPED_FILES:
+    assert support.UNTYPED_FILES == ('support.c', 'ternary.c')
+    for name in support.UNTYPED_FILES + support.TYPED_FILES:
         text = support.read_c(name)
-        body = text if name == 'support.c' else text.replace('TYPE', 'float').replace(
+        body = text if name in support.UNTYPED_FILES else text.replace('TYPE', 'float').replace(
             'GEMM', 'sgemm_')
         assert body.strip() and body in support.SUPPORT_C, name
-    for op in (fast.MaxPool2x2(), fast.ChannelSum(), fast.MultiStep(), fast.Corr2dValid()):
+    for op in (fast.MaxPool2x2(), fast.ChannelSum(), fast.MultiStep(), fast.Corr2dValid(),
+               fast.TernaryDot()):
         assert op.c_code_cache_version()[1] == support.SOURCE_VERSION
         assert support.SUPPORT_C in op.c_support_code()
     copy = str(tmpdir.join('kernels'))

@@ -151,19 +151,41 @@ def _build(name, batch, seed, kernels, profile=False):
     return graph, x_batch, t_batch, time.time() - start, stats
 
 
+# The last graph built, reused by the next configuration of the same net (the integer
+# kernel and the thread count are chosen at run time): (key, built).
+_LAST_BUILD = [None, None]
+
+
+def _build_once(name, batch, seed, kernels):
+    key = (name, batch, seed, kernels)
+    if _LAST_BUILD[0] != key:
+        _LAST_BUILD[:] = [None, None]          # free the previous graph first
+        _LAST_BUILD[:] = [key, _build(name, batch, seed, kernels)]
+        return _LAST_BUILD[1]
+    graph, x_batch, t_batch, _, stats = _LAST_BUILD[1]
+    return graph, x_batch, t_batch, 0.0, stats
+
+
 def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KERNEL,
-              threads=None):
-    """Time one net; returns a dict of the measured numbers."""
+              threads=None, int_kernel='auto'):
+    """Time one net; returns a dict of the measured numbers. ``int_kernel``: the integer
+    kernel of the fast convolutions' forward products (gxnor.kernels.ternary; 'off': the
+    float path). A configuration of the net built just before reuses its graph (compile
+    time 0)."""
+    from .kernels import ternary
+
     batch = batch or RELEASED_BATCH[name]
     steps = steps or DEFAULT_STEPS[name]
     eval_steps = eval_steps or steps
-    graph, x_batch, t_batch, compile_s, _ = _build(name, batch, seed, kernels)
+    resolved = ternary.resolve(int_kernel) if kernels == 'fast' else '-'
+    graph, x_batch, t_batch, compile_s, _ = _build_once(name, batch, seed, kernels)
     before = set_threads(threads)
     try:
-        graph.train(x_batch, t_batch, 0.0)      # warm-up: allocations, grid snap
-        graph.evaluate(x_batch, t_batch)
-        train = [_timed(graph.train, x_batch, t_batch, 0.001) for _ in range(steps)]
-        evaluation = [_timed(graph.evaluate, x_batch, t_batch) for _ in range(eval_steps)]
+        with ternary.int_kernel(int_kernel):
+            graph.train(x_batch, t_batch, 0.0)      # warm-up: allocations, grid snap
+            graph.evaluate(x_batch, t_batch)
+            train = [_timed(graph.train, x_batch, t_batch, 0.001) for _ in range(steps)]
+            evaluation = [_timed(graph.evaluate, x_batch, t_batch) for _ in range(eval_steps)]
     finally:
         set_threads(before)
 
@@ -171,7 +193,8 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KER
     train_s, train_user, train_sys = [float(np.median(column)) for column in zip(*train)]
     eval_s, eval_user, eval_sys = [float(np.median(column)) for column in zip(*evaluation)]
     n_train, n_eval = EPOCH_IMAGES[name]
-    return dict(net=name, kernels=kernels, threads=threads or before[0] or 1, batch=batch,
+    return dict(net=name, kernels=kernels, int_kernel=resolved,
+                threads=threads or before[0] or 1, batch=batch,
                 compile_s=compile_s, train_step_s=train_s, eval_pass_s=eval_s,
                 train_ips=batch / train_s, eval_ips=batch / eval_s,
                 epoch_s=n_train * train_s / batch + n_eval * eval_s / batch,
@@ -223,16 +246,18 @@ def _cpu_model(cpuinfo='/proc/cpuinfo'):
     return None
 
 
-COLUMNS = ('net', 'kernels', 'threads', 'batch', 'compile_s', 'train_step', 'train_i/s',
-           'eval_i/s', 'epoch_s', 'train_usr', 'train_sys', 'eval_cpu', 'rss_GB')
+COLUMNS = ('net', 'kernels', 'int', 'threads', 'batch', 'compile_s', 'train_step',
+           'train_i/s', 'eval_i/s', 'epoch_s', 'train_usr', 'train_sys', 'eval_cpu', 'rss_GB')
 
 
 def format_table(results):
-    header = ('%-8s %-7s %7s %6s %9s %10s %9s %9s %8s %9s %9s %8s %6s' % COLUMNS)
+    header = ('%-8s %-7s %-10s %7s %6s %9s %10s %9s %9s %8s %9s %9s %8s %6s' % COLUMNS)
     rows = [header, '-' * len(header)]
     for r in results:
-        rows.append('%-8s %-7s %7d %6d %9.1f %10.2f %9.0f %9.0f %8.1f %9.2f %9.2f %8.2f %6.1f'
-                    % (r['net'], r['kernels'], r['threads'], r['batch'], r['compile_s'],
+        rows.append('%-8s %-7s %-10s %7d %6d %9.1f %10.2f %9.0f %9.0f %8.1f %9.2f %9.2f %8.2f '
+                    '%6.1f'
+                    % (r['net'], r['kernels'], r.get('int_kernel', '-'), r['threads'],
+                       r['batch'], r['compile_s'],
                        r['train_step_s'], r['train_ips'], r['eval_ips'], r['epoch_s'],
                        r['train_user_s'], r['train_sys_s'], r['eval_cpu_s'],
                        r['peak_rss_gb']))
@@ -248,7 +273,11 @@ def summary(results):
     for name, rows in by_net.items():
         threads = sorted(set(r['threads'] for r in rows))
         most = threads[-1]
-        fast = dict((r['threads'], r) for r in rows if r['kernels'] == 'fast')
+        fast_rows = [r for r in rows if r['kernels'] == 'fast']
+        # the first integer kernel timed is the default one ('auto' resolved)
+        default_int = fast_rows[0].get('int_kernel') if fast_rows else None
+        fast = dict((r['threads'], r) for r in fast_rows
+                    if r.get('int_kernel') == default_int)
         theano_ops = [r for r in rows if r['kernels'] == 'theano' and r['threads'] == most]
         if most in fast:
             minutes = fast[most]['epoch_s'] / 60.0
@@ -264,6 +293,18 @@ def summary(results):
                          % (name, theano_ops[0]['epoch_s'] / fast[most]['epoch_s'],
                             theano_ops[0]['train_step_s'] / fast[most]['train_step_s'],
                             theano_ops[0]['eval_pass_s'] / fast[most]['eval_pass_s']))
+        for other in fast_rows:
+            if (most in fast and other['threads'] == most
+                    and other.get('int_kernel') != default_int):
+                mine = fast[most]
+                lines.append('%s: integer forward (%s) vs %s: %.1f vs %.1f s per epoch (%.2fx), '
+                             'train step %.2fx, evaluation %.2fx faster'
+                             % (name, default_int,
+                                'float' if other['int_kernel'] == 'off' else other['int_kernel'],
+                                mine['epoch_s'], other['epoch_s'],
+                                other['epoch_s'] / mine['epoch_s'],
+                                other['train_step_s'] / mine['train_step_s'],
+                                other['eval_pass_s'] / mine['eval_pass_s']))
         if len(fast) > 1:
             low = threads[0]
             lines.append('%s: %d threads vs %d: train step %.2fx, evaluation %.2fx faster'
@@ -292,6 +333,8 @@ def _int_list(text, what, parser):
 
 
 def main(argv=None):
+    from .kernels.ternary import INT_KERNELS, resolve
+
     parser = argparse.ArgumentParser(prog='python -m gxnor.bench', description=__doc__.split('\n')[0])
     parser.add_argument('--nets', default='mnist',
                         help='comma-separated subset of %s (default: mnist)'
@@ -305,6 +348,10 @@ def main(argv=None):
                         help='timed evaluation passes (default: as --steps)')
     parser.add_argument('--kernels', default=KERNEL,
                         help='comma-separated, among %s (default: %s)' % (', '.join(KERNELS), KERNEL))
+    parser.add_argument('--int-kernels', default='auto,off',
+                        help='comma-separated GXNOR_INT_KERNEL values timed with the fast '
+                        'kernels, among %s (default: auto,off: the integer forward path and '
+                        'the float one)' % ', '.join(INT_KERNELS))
     parser.add_argument('--threads', default=None,
                         help='comma-separated thread counts to time, e.g. 1,2 (default: as '
                         'the process runs)')
@@ -331,6 +378,14 @@ def main(argv=None):
         value = getattr(args, option)
         if value is not None and value < 1:
             parser.error('--%s must be positive, got %d' % (option.replace('_', '-'), value))
+    int_kernels = [k.strip() for k in args.int_kernels.split(',') if k.strip()]
+    try:
+        if not int_kernels:
+            raise ValueError('give at least one')
+        for value in int_kernels:
+            resolve(value)
+    except ValueError as error:
+        parser.error('--int-kernels: %s' % error)
     threads = sorted(set(_int_list(args.threads, '--threads', parser))) if args.threads else [None]
     for line in settings():
         print(line)
@@ -340,11 +395,15 @@ def main(argv=None):
         for kernel in kernels:
             # Theano's own ops: only at the highest thread count (the ratio is per run).
             counts = threads if kernel == 'fast' else threads[-1:]
-            for count in counts:
+            # the integer kernels: all at the highest thread count, the first at every one
+            variants = [(count, int_kernels[0]) for count in counts]
+            if kernel == 'fast':
+                variants += [(counts[-1], other) for other in int_kernels[1:]]
+            for count, int_kernel in variants:
                 result = bench_net(name, args.batch, args.steps, args.eval_steps,
-                                   kernels=kernel, threads=count)
-                print('%s %s %d threads: train steps %s s, eval passes %s s'
-                      % (name, kernel, result['threads'],
+                                   kernels=kernel, threads=count, int_kernel=int_kernel)
+                print('%s %s (int %s) %d threads: train steps %s s, eval passes %s s'
+                      % (name, kernel, result['int_kernel'], result['threads'],
                          ' '.join('%.2f' % t for t in result['train_times']),
                          ' '.join('%.2f' % t for t in result['eval_times'])))
                 sys.stdout.flush()
