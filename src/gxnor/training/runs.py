@@ -67,7 +67,8 @@ def environment_facts():
     import numpy
     import scipy
     import theano
-    from . import __version__, cpu, tuning
+    from .. import __version__
+    from ..process import cpu, tuning
     device = theano.config.device
     return dict(
         versions=dict(python=platform.python_version(), numpy=numpy.__version__,
