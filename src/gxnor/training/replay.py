@@ -41,7 +41,8 @@ from .files import atomic_write
 __all__ = ['REPLAY_SETTINGS', 'released_str', 'EpochPrinter', 'weights_sha256',
            'compare', 'main']
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the repository: this file is src/gxnor/training/<name>.py
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 REFERENCE_DIR = os.path.join(ROOT, 'results', 'reference')
 TRACE = os.path.join(REFERENCE_DIR, 'released-mnist-trace.json')
 REPRODUCTION = os.path.join(REFERENCE_DIR, 'reproduction-mnist.json')

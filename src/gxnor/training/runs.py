@@ -32,7 +32,8 @@ except ImportError:  # not on POSIX: the pid check alone
 
 __all__ = ['RunFolder', 'RunFolderError', 'RunLock', 'environment_facts', 'run_path']
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the repository: this file is src/gxnor/training/<name>.py
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 class RunFolderError(RuntimeError):
