@@ -88,6 +88,8 @@ STOP_AFTER ?=
 EPOCHS     ?=
 SEED       ?=
 SET        ?=
+# Every program runs through `python -m gxnor`, which applies the process settings (CPU
+# pins, speed) before NumPy and Theano load (gxnor.process).
 GXNOR      := $(PY) -m gxnor
 RUN_ARGS    = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
               $(if $(RUN),--run "$(RUN)") $(if $(filter 1 yes true,$(RESUME)),--resume) \
@@ -97,7 +99,7 @@ RUN_ARGS    = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
 # A static pattern rule: make skips implicit (pattern) rules for .PHONY targets, so a
 # plain `fetch-%:` rule never ran and the experiments started without their data check.
 fetch-mnist fetch-cifar10 fetch-svhn: fetch-%: env
-	$(PY) -m gxnor.datasets.fetch $* --data-dir "$(DATA_DIR)" --if-missing
+	$(GXNOR) fetch $* --data-dir "$(DATA_DIR)" --if-missing
 
 mnist cifar10 svhn: %: env fetch-%
 	$(GXNOR) run $* $(RUN_ARGS)
@@ -111,8 +113,8 @@ MNIST_FULL := results/reference/mnist-full
 mnist-full:
 	$(MAKE) mnist RUN=$(MNIST_FULL) RESUME=$(if $(wildcard $(MNIST_FULL)/checkpoint.npz),1)
 mnist-full-commit: env
-	$(PY) -m gxnor.checkpoint compress $(MNIST_FULL)/checkpoint.npz
-	$(PY) -m gxnor.longrun $(MNIST_FULL)
+	$(GXNOR) checkpoint compress $(MNIST_FULL)/checkpoint.npz
+	$(GXNOR) longrun $(MNIST_FULL)
 	$(PY) -m gxnor_port envelope --out $(MNIST_FULL)/envelope.npz $(MNIST_FULL)/epochs.jsonl
 
 # Short runs: the start of the full run's curve (STOP_AFTER keeps the schedule).
@@ -137,20 +139,20 @@ SWEEP_SHARED = --data-dir "$(DATA_DIR)" --results "$(RESULTS)" \
 # One generated target per point, so `make -j N ablation-m` runs N points at a time.
 $(SWEEPS): %: env fetch-$(EXPERIMENT)
 	@mkdir -p $(BUILD)
-	$(PY) -m gxnor.sweeps makefile $@ --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
+	$(GXNOR) sweeps makefile $@ --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
 	  -- $(SWEEP_SHARED) > $(BUILD)/sweep-$@.mk
 	$(MAKE) -f $(BUILD)/sweep-$@.mk $@
 
 sweep-slurm: env
 	@if [ -z "$(SWEEP)" ]; then echo "usage: make sweep-slurm SWEEP=<one of: $(SWEEPS)> [ONLY=...]" >&2; exit 2; fi
-	$(PY) -m gxnor.sweeps slurm $(SWEEP) --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
+	$(GXNOR) sweeps slurm $(SWEEP) --only "$(ONLY)" --base $(EXPERIMENT) --python $(PY) \
 	  -- $(SWEEP_SHARED)
 
 # --- sparsity and the gated-XNOR hardware view of a trained run (docs/gated_xnor.md) ---
 .PHONY: resting gxnor-infer
 resting gxnor-infer: env
 	@test -n "$(RUN)" || { echo "error: make $@ RUN=<run folder or name under $(RESULTS)/runs>" >&2; exit 2; }
-	$(PY) -m gxnor.$(if $(filter resting,$@),resting,bitwise) "$(RUN)" --results "$(RESULTS)" \
+	$(GXNOR) $(if $(filter resting,$@),resting,bitwise) "$(RUN)" --results "$(RESULTS)" \
 	  --data-dir "$(DATA_DIR)" $(if $(SPLIT),--split $(SPLIT))
 
 # --- golden vectors and the conformance check for ports (docs/porting.md) --------------
@@ -165,7 +167,7 @@ GOLDEN_MNIST  ?= $(or $(MNIST_DIR),$(if $(wildcard $(DATA_DIR)/train-images-idx3
                    $(DATA_DIR)/mnist/train-images-idx3-ubyte*),$(DATA_DIR)))
 .PHONY: golden check-port
 golden: env
-	$(PY) -m gxnor.golden --out "$(GOLDEN_OUT)" $(if $(GOLDEN_MNIST),--curves-data-dir \
+	$(GXNOR) golden --out "$(GOLDEN_OUT)" $(if $(GOLDEN_MNIST),--curves-data-dir \
 	  "$(GOLDEN_MNIST)" --curves-epochs $(CURVES_EPOCHS) --curves-seeds $(CURVES_SEEDS))
 
 # `make check-port` runs the kit's checker (src/gxnor_port, NumPy only) in the project's
@@ -221,9 +223,9 @@ REPRO_DATA = $(or $(MNIST_DIR),$(DATA_DIR))
 REPRO_FETCH = $(if $(MNIST_DIR),,fetch-mnist)
 .PHONY: replay-released check-reproduction record-reproduction
 replay-released: env $(REPRO_FETCH)
-	$(PY) -m gxnor.replay replay --data-dir "$(REPRO_DATA)" $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
+	$(GXNOR) replay replay --data-dir "$(REPRO_DATA)" $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
 check-reproduction record-reproduction: %-reproduction: env $(REPRO_FETCH)
-	$(PY) -m gxnor.replay $* --data-dir "$(REPRO_DATA)"
+	$(GXNOR) replay $* --data-dir "$(REPRO_DATA)"
 
 # The goldens regenerated now, byte for byte the committed v2 (a minute: not in make test).
 .PHONY: check-goldens
@@ -235,7 +237,7 @@ check-goldens: env
 WARM ?= mnist
 .PHONY: warm-cache
 warm-cache: env
-	$(PY) -m gxnor.warm $(WARM)
+	$(GXNOR) warm $(WARM)
 
 # MNIST: the fast path with 1 thread and with every core, Theano's own ops, the 5 slowest
 # ops; CIFAR10 and SVHN: epoch estimates from one step at the released batch (BENCH_ARGS
@@ -244,6 +246,6 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_ARGS ?= --nets mnist --kernels fast,theano --threads 1,$(BENCH_THREADS) --profile \
               --estimate cifar10,svhn
 bench: env
-	$(PY) -m gxnor.bench $(BENCH_ARGS)
+	$(GXNOR) bench $(BENCH_ARGS)
 
 include docker/docker.mk

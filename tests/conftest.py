@@ -1,4 +1,5 @@
-"""Test set-up: find the package, and give Theano the project's flags when run bare."""
+"""Test set-up: find the package, give Theano the project's flags when run bare, and prepare
+the process as every gxnor program does (gxnor.process: CPU pins, speed settings)."""
 from __future__ import absolute_import, division, print_function
 
 import os
@@ -12,5 +13,7 @@ if 'THEANO_FLAGS' not in os.environ:  # `make test` sets them; plain `pytest` ge
     os.environ['THEANO_FLAGS'] = ('floatX=float32,blas.ldflags=-lopenblas,base_compiledir=%s'
                                   % os.path.join(ROOT, 'build', 'theano'))
 
-# Before any test module imports Theano: the package pins the CPU settings (gxnor/cpu.py).
-import gxnor  # noqa: E402,F401
+# Before any test module imports NumPy or Theano, as `python -m gxnor` does.
+from gxnor import process  # noqa: E402
+
+process.prepare()

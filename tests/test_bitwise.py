@@ -1,4 +1,5 @@
-"""Gated-XNOR inference: bit planes, folded thresholds, pooling, and equality with Theano."""
+"""Gated-XNOR inference (gxnor.studies.bitplanes and bitwise): bit planes, folded thresholds,
+pooling, and equality with Theano."""
 from __future__ import absolute_import, division, print_function
 
 import lasagne
@@ -7,15 +8,16 @@ import pytest
 import theano
 import theano.tensor as T
 
-from gxnor import bitwise
-from gxnor.bitwise import (BitLayer, GatedXnorNetwork, apply_thresholds, batch_norm_float64,
-                           fold_thresholds, gated_xnor_dot, pack_ternary, popcount,
-                           run_inference, stage_table, ternary_activation_table,
-                           threshold_then_pool)
 from gxnor.layers import BatchNormLayer, DiscreteActivationLayer, DiscreteDenseLayer
 from gxnor.models import Conv, Dense, build_network
-from gxnor.resting import measure_resting
-from gxnor.trained import TrainedNetworkError, network_stages
+from gxnor.studies import bitplanes, bitwise
+from gxnor.studies.bitplanes import (apply_thresholds, fold_thresholds, gated_xnor_dot,
+                                     pack_ternary, popcount, ternary_activation_table,
+                                     threshold_then_pool)
+from gxnor.studies.bitwise import (BitLayer, GatedXnorNetwork, batch_norm_float64,
+                                   run_inference, stage_table)
+from gxnor.studies.resting import measure_resting
+from gxnor.studies.trained import TrainedNetworkError, network_stages
 
 from test_resting import TINY, load_tiny, tiny_dataset
 
@@ -44,7 +46,7 @@ def test_bitwise_dot_equals_integer_dot(length, monkeypatch):
     rng = np.random.RandomState(length)
     x = _ternary(rng, (3, 4, length), zero=0.3)
     w = _ternary(rng, (9, length), zero=0.5)
-    monkeypatch.setattr(bitwise, 'BLOCK_WORDS', 5)     # several blocks per call
+    monkeypatch.setattr(bitplanes, 'BLOCK_WORDS', 5)     # several blocks per call
     dot, executed = gated_xnor_dot(pack_ternary(x), pack_ternary(w))
     assert dot.shape == (3, 4, 9)
     np.testing.assert_array_equal(dot, np.einsum('abi,ui->abu', x, w))
@@ -151,14 +153,14 @@ def test_pooling_then_thresholds_equal_float_path(pad, size):
 
     # thresholding before pooling needs min-pooling on the decreasing channels
     s, _, _ = layer.integer_sums(inputs.astype(np.int8))   # pooled s
-    patches, (rows, cols) = bitwise.conv_patches(inputs, (3, 3), (1, 1), stage.padding)
+    patches, (rows, cols) = bitplanes.conv_patches(inputs, (3, 3), (1, 1), stage.padding)
     unpooled = np.einsum('bpi,fi->bfp', patches,
                          conv.W.get_value()[:, :, ::-1, ::-1].reshape(8, -1).astype(np.int64))
     unpooled = unpooled.reshape(200, 8, rows, cols)
-    np.testing.assert_array_equal(bitwise.max_pool(unpooled), s)
+    np.testing.assert_array_equal(bitplanes.max_pool(unpooled), s)
     early = threshold_then_pool(unpooled, layer.direction, layer.t_low, layer.t_high)
     np.testing.assert_array_equal(early, expected)
-    always_max = bitwise.max_pool(apply_thresholds(unpooled, layer.direction, layer.t_low,
+    always_max = bitplanes.max_pool(apply_thresholds(unpooled, layer.direction, layer.t_low,
                                                    layer.t_high))
     assert np.any(always_max != expected)
 

@@ -1,5 +1,5 @@
 """A run says what it compiles, where Theano caches it and how long it took (the first
-use on a machine compiles for minutes, silently before issue #12); gxnor.warm compiles
+use on a machine compiles for minutes, silently before issue #12); gxnor.training.warm compiles
 ahead of time (the images run it at build time)."""
 from __future__ import absolute_import, division, print_function
 
@@ -7,7 +7,8 @@ import re
 
 import theano
 
-from gxnor import cli, warm
+from gxnor import cli
+from gxnor.training import warm
 from test_runs import SETTINGS, TINY, _dataset
 
 

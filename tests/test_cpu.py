@@ -3,10 +3,13 @@ given environments and /proc/cpuinfo files (the process's own are left alone).""
 from __future__ import absolute_import, division, print_function
 
 import os
+import subprocess
+import sys
 
 import pytest
 
-from gxnor import cpu, tuning
+from gxnor import process
+from gxnor.process import cpu, tuning
 
 HASWELL = ('flags\t\t: fpu sse sse2 avx avx2 fma bmi1 bmi2 f16c movbe popcnt avx512f\n')
 NEHALEM = 'flags\t\t: fpu sse sse2 sse4_2 popcnt\n'
@@ -167,8 +170,6 @@ def test_the_run_records_the_openblas_in_use():
 
 
 def _python(code, **env):
-    import subprocess
-    import sys
     full = dict(os.environ, **env)
     proc = subprocess.Popen([sys.executable, '-c', code], env=full, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -182,25 +183,56 @@ def test_theano_imported_before_gxnor_still_gets_the_compiler_pin():
         pytest.skip('this CPU lacks the Haswell instructions: nothing is pinned here')
     flags = ','.join(f for f in os.environ.get('THEANO_FLAGS', '').split(',')
                      if f and not f.startswith('gcc.cxxflags'))
-    out, _ = _python('import theano\nbefore = theano.config.gcc.cxxflags\nimport gxnor\n'
-                     'print(repr(before)); print(theano.config.gcc.cxxflags)\n'
-                     'print(gxnor.cpu.describe()["theano_imported_first"])',
-                     THEANO_FLAGS=flags, GXNOR_CPU_PINS='1')
+    out, err = _python('import theano\nbefore = theano.config.gcc.cxxflags\n'
+                       'from gxnor import process\nprocess.prepare()\n'
+                       'print(repr(before)); print(theano.config.gcc.cxxflags)\n'
+                       'print(process.cpu.describe()["theano_imported_first"])',
+                       THEANO_FLAGS=flags, GXNOR_CPU_PINS='1')
     before, after, note = out.splitlines()
     assert 'haswell' not in before
     assert after == cpu.PINNED_CXXFLAGS
-    assert note.startswith('theano was imported before gxnor')
+    assert note.startswith('theano was imported before gxnor.process.prepare()')
+    late = [line for line in err.splitlines() if line.startswith('gxnor: warning:')]
+    assert late == [process.LATE_WARNING % (
+        'theano', "Theano's compiler pin set in theano.config now (functions compiled before "
+                  'it are not pinned); OpenBLAS may run other kernels or threads than the '
+                  'pins. Call it before importing Theano')], err
 
 
-def test_a_process_limited_to_one_cpu_says_so_at_import():
+def test_importing_gxnor_changes_nothing_in_the_process():
+    """Only an entry point's process.prepare() pins and tunes; import alone leaves the
+    environment as it was, loads neither NumPy nor Theano, and a late prepare() after NumPy
+    says so."""
+    env = dict((name, value) for name, value in os.environ.items()
+               if not name.startswith(('OPENBLAS_', 'OMP_')))
+    env['THEANO_FLAGS'] = 'floatX=float32'
+    code = ('import os, sys\nbefore = dict(os.environ)\n'
+            'import gxnor, gxnor.process, gxnor.golden, gxnor.training, gxnor.studies\n'
+            'print(dict(os.environ) == before)\n'
+            'print(sorted(m for m in ("numpy", "theano", "lasagne") if m in sys.modules))\n'
+            'import numpy\nfrom gxnor import process\nprocess.prepare()\nprocess.prepare()\n'
+            'print(os.environ["THEANO_FLAGS"])')
+    proc = subprocess.Popen([sys.executable, '-c', code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    out, err = [text.decode('utf-8') for text in proc.communicate()]
+    assert proc.returncode == 0, err
+    unchanged, loaded, flags = out.splitlines()
+    assert unchanged == 'True' and loaded == '[]', out
+    assert 'openmp=True' in flags, flags
+    if cpu.pin_requested():
+        assert 'gcc.cxxflags=%s' % cpu.PINNED_CXXFLAGS in flags, flags
+        assert err.count('gxnor: warning:') == 1, err       # the second call says nothing
+        assert process.LATE_WARNING % ('numpy', '') in err, err
+
+
+def test_a_process_limited_to_one_cpu_says_so_when_prepared():
     import distutils.spawn
     if not distutils.spawn.find_executable('taskset'):
         pytest.skip('no taskset here')
     if not cpu.cpu_supports_pins():
         pytest.skip('this CPU lacks the Haswell instructions: nothing is pinned here')
-    import subprocess
-    import sys
-    proc = subprocess.Popen(['taskset', '-c', '0', sys.executable, '-c', 'import gxnor'],
+    proc = subprocess.Popen(['taskset', '-c', '0', sys.executable, '-c',
+                             'from gxnor import process; process.prepare()'],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, GXNOR_CPU_PINS='1'))
     _, err = proc.communicate()

@@ -1,4 +1,4 @@
-"""gxnor.curves: reading epochs.jsonl, the .mat file, the plot, atomic writes."""
+"""gxnor.training.curves: reading epochs.jsonl, the .mat file, the plot, atomic writes."""
 from __future__ import absolute_import, division, print_function
 
 import io
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from gxnor import curves, files
+from gxnor.training import curves, files
 
 HYPER = dict(batch_size=100, num_epochs=3, lr_start=0.1, lr_fin=0.0001, H=1.0, N=1, m=3,
              act_r=1.0, act_a=0.5, act_N=1, pulse='rect', seed=1)
@@ -97,7 +97,7 @@ def test_best_epochs():
 
 
 def test_best_epochs_ties_take_the_latest_and_skip_nan():
-    # ties as in the training loop (gxnor.schedule.BestEpochs compares with <=)
+    # ties as in the training loop (gxnor.training.schedule.BestEpochs compares with <=)
     recs = [record(0, float('nan'), 50.0), record(1, 4.0, 2.0), record(2, 4.0, 2.0),
             record(3, 9.0, float('nan')), record(4, float('nan'), 1.0)]
     recs[2]['test_error'] = 2.5

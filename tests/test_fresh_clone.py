@@ -12,7 +12,7 @@ import pytest
 
 from gxnor.cli import default_run_name
 from gxnor.experiments import EXPERIMENTS
-from gxnor.sweeps import SWEEPS, point_run_name, sweep_points
+from gxnor.studies.sweeps import SWEEPS, point_run_name, sweep_points
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_TARGETS = [name + suffix for name in sorted(EXPERIMENTS) for suffix in ('', '-quick')]
@@ -68,7 +68,7 @@ def test_every_run_target_checks_its_data_before_the_run(clone, target):
     lines = _make_n(clone, target)
     experiment = target.split('-')[0]
     fetch = [i for i, line in enumerate(lines)
-             if re.search(r' -m gxnor\.datasets\.fetch %s .*--if-missing' % experiment, line)]
+             if re.search(r' -m gxnor fetch %s .*--if-missing' % experiment, line)]
     run = [i for i, line in enumerate(lines) if ' -m gxnor run %s ' % experiment in line]
     assert len(fetch) == 1 and len(run) == 1 and fetch[0] < run[0], '\n'.join(lines)
 

@@ -379,7 +379,7 @@ def test_results_do_not_depend_on_the_thread_count(tmpdir):
     """OpenMP on or off, any OMP_NUM_THREADS, any OPENBLAS_NUM_THREADS: the same bits
     (the kernels call BLAS with one thread; OpenBLAS's own split would change the bits),
     for the kernels and for Theano's elementwise loops on threads."""
-    from gxnor import cpu
+    from gxnor.process import cpu
     script = str(tmpdir.join('threads.py'))
     with open(script, 'w') as handle:
         handle.write(_THREADS_SCRIPT)

@@ -3,7 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 import json
 
-from gxnor import longrun
+from gxnor.training import longrun
 
 
 def _records(errors):

@@ -99,7 +99,7 @@ def test_every_setting_of_a_config_reaches_the_layers():
     kernels and act_grad) all build through it."""
     from gxnor.experiments import configure
     from gxnor.models import network_from_config
-    from gxnor.trained import _build
+    from gxnor.studies.trained import _build
     config = configure('mnist', {'pool_grad': 'all', 'kernels': 'theano', 'act_grad': 'exact',
                                  'pulse': 'triangular', 'act_a': 0.25, 'H': 2.0})
     np.random.seed(0)
@@ -118,7 +118,7 @@ def test_every_setting_of_a_config_reaches_the_layers():
 
 def test_trained_networks_fill_in_settings_recorded_before_they_existed():
     from gxnor.experiments import configure
-    from gxnor.trained import _build
+    from gxnor.studies.trained import _build
     hyper = dict(configure('mnist'))
     for name in ('pool_grad', 'kernels', 'act_grad'):
         del hyper[name]

@@ -6,8 +6,8 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLACES = ['', 'src', 'src/gxnor', 'src/gxnor/kernels', 'src/gxnor/golden', 'src/gxnor_port',
-          'tests']
+PLACES = ['', 'src', 'src/gxnor', 'src/gxnor/kernels', 'src/gxnor/golden', 'src/gxnor/training',
+          'src/gxnor/studies', 'src/gxnor/process', 'src/gxnor_port', 'tests']
 
 
 def _section(text, title):

@@ -24,8 +24,8 @@ from gxnor.datasets import Dataset, Split
 from gxnor.datasets.splits import scale_unit_pm1
 from gxnor.experiments import configure
 from gxnor.layers import BatchNormLayer, DiscreteConv2DLayer, DiscreteDenseLayer
-from gxnor.replay import REPLAY_SETTINGS
-from gxnor.train import Trainer
+from gxnor.training.replay import REPLAY_SETTINGS
+from gxnor.training.train import Trainer
 
 from released_literal import ReleasedMnist
 

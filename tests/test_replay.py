@@ -7,7 +7,7 @@ import json
 import numpy as np
 import theano
 
-from gxnor import replay
+from gxnor.training import replay
 from text_sink import TextSink
 
 

@@ -16,9 +16,9 @@ from gxnor import cli
 from gxnor.datasets import Dataset, Split
 from gxnor.datasets.splits import scale_unit_pm1
 from gxnor.models import Conv, Dense
-from gxnor.resting import (conv_product_counts, dense_product_counts, format_markdown,
+from gxnor.studies.resting import (conv_product_counts, dense_product_counts, format_markdown,
                            measure_resting, write_report)
-from gxnor.trained import TrainedNetworkError, load_network, network_stages
+from gxnor.studies.trained import TrainedNetworkError, load_network, network_stages
 from text_sink import TextSink
 
 # conv + pool, conv with zero padding, two dense layers; 8x8 single-channel images

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from gxnor.runs import RunFolder, RunFolderError, RunLock
+from gxnor.training.runs import RunFolder, RunFolderError, RunLock
 from test_runs import _run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOLDER = """
 import sys
 sys.path.insert(0, %r)
-from gxnor.runs import RunLock
+from gxnor.training.runs import RunLock
 RunLock(sys.argv[1]).acquire()
 sys.stdout.write('held\\n')
 sys.stdout.flush()

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from gxnor import cli
-from gxnor.checkpoint import CheckpointError
+from gxnor.training.checkpoint import CheckpointError
 from gxnor.datasets import Dataset, Split
 from gxnor.datasets.splits import scale_unit_pm1
 from gxnor.models import Conv, Dense
-from gxnor.runs import RunFolderError
+from gxnor.training.runs import RunFolderError
 from text_sink import TextSink
 
 TINY = [Conv(4, 3, 'valid', True), Dense(16, 1.0), Dense(10, 1.0)]
@@ -73,7 +73,7 @@ def test_records_and_summary(tmpdir):
     config = json.loads(folder.join('config.json').read())
     assert config['hyperparameters']['batch_size'] == 100
     assert config['versions']['theano'] == '0.8.2' and 'floatX=float32' in config['theano_flags']
-    # the OpenBLAS libraries in use, as they report themselves (gxnor.cpu): core and threads
+    # the OpenBLAS libraries in use, as they report themselves (gxnor.process.cpu): core and threads
     blas = [lib for lib in config['cpu_pins']['openblas'] if 'corename' in lib]
     assert blas and all(lib['corename'] and lib['num_threads'] >= 1 for lib in blas)
     assert config['cpu_pins']['visible_cpus'] >= 1 and 'problems' in config['cpu_pins']
@@ -150,7 +150,7 @@ class _RecordingGraph(object):
 @pytest.mark.parametrize('mode', ['faithful', 'standard'])
 def test_augmentation_mode_decides_what_training_sees(mode):
     from gxnor.experiments import configure
-    from gxnor.train import Trainer
+    from gxnor.training.train import Trainer
     dataset = _dataset()
     config = configure('cifar10', dict(SETTINGS, augment=mode))
     trainer = Trainer(config, dataset, architecture=TINY)
@@ -186,7 +186,7 @@ def test_activation_sparsity_is_counted_exactly(tmpdir):
 
 def test_a_run_folder_given_as_a_path_resumes_from_a_compressed_checkpoint(tmpdir):
     """The committed reference run: RUN=<folder path>, its checkpoint compressed."""
-    from gxnor.checkpoint import compress_checkpoint
+    from gxnor.training.checkpoint import compress_checkpoint
     whole = _run(tmpdir.join('a'), run='r')
     path = str(tmpdir.join('reference', 'full'))
     tmpdir.join('b').ensure(dir=True)            # results/ (its README gets the tables)

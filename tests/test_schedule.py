@@ -3,7 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from gxnor.schedule import BestEpochs, learning_rate, lr_decay
+from gxnor.training.schedule import BestEpochs, learning_rate, lr_decay
 from gxnor.settings import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
 
 

@@ -26,7 +26,7 @@ class Block(object):
         raise ImportError('blocked by the test: ' + name)
 
 sys.meta_path.insert(0, Block())
-import gxnor.experiments, gxnor.schedule, gxnor.settings, gxnor.sweeps
+import gxnor.experiments, gxnor.training.schedule, gxnor.settings, gxnor.studies.sweeps
 config = gxnor.experiments.configure('mnist', {'pool_grad': 'all'})
 print(config['pool_grad'], config['kernels'])
 print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('theano', 'lasagne'))))

@@ -20,7 +20,7 @@ from gxnor.datasets.splits import scale_unit_pm1
 from gxnor.experiments import configure
 from gxnor.layers import MRG_SEED_HIGH, discrete_weight_spaces
 from gxnor.models import build_network
-from gxnor.train import Trainer, released_figures
+from gxnor.training.train import Trainer, released_figures
 from gxnor.updates import adam, released_streams
 
 MNIST_W_SHAPES = [(32, 1, 5, 5), (64, 32, 5, 5), (1024, 512), (512, 10)]

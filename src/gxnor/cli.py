@@ -1,23 +1,47 @@
-"""Command line: ``python -m gxnor run EXPERIMENT ...`` and ``python -m gxnor tables``.
+"""Command line: ``python -m gxnor run EXPERIMENT ...`` and every other gxnor program.
 
-The make targets call these; every hyperparameter can be set with ``--set name=value``
-(``make ... SET='name=value ...'``). Bad input ends with ``error: ...`` on stderr and
-exit status 2; nothing already written is removed.
+``python -m gxnor PROGRAM ARGS`` runs a program's ``main(ARGS)`` (``PROGRAMS``: tables,
+fetch, replay, warm, bench, sweeps, resting, bitwise, golden, ...) in a process that
+``gxnor/__main__.py`` prepared (gxnor.process), as every make target does. For ``run``
+every hyperparameter can be set with ``--set name=value`` (``make ... SET='name=value
+...'``). Bad input ends with ``error: ...`` on stderr and exit status 2; nothing already
+written is removed.
 """
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import importlib
 import sys
+from collections import OrderedDict
 
-from .checkpoint import CheckpointError
 from .datasets import DataError
 from .experiments import EXPERIMENTS, ConfigError, parse_overrides
-from .orchestration import default_run_name, run_experiment
-from .runs import RunFolderError
+from .training.checkpoint import CheckpointError
+from .training.orchestration import default_run_name, run_experiment
+from .training.runs import RunFolderError
 
 __all__ = ['main', 'run_experiment', 'default_run_name']
 
 USER_ERRORS = (ConfigError, DataError, RunFolderError, CheckpointError)
+
+# python -m gxnor NAME ...: the module whose main(argv) runs, and what it does.
+PROGRAMS = OrderedDict([
+    ('tables', ('gxnor.training.tables', 'write results/README.md from the run folders')),
+    ('fetch', ('gxnor.datasets.fetch', 'download and verify a data set')),
+    ('replay', ('gxnor.training.replay', 'the released MNIST script number for number; '
+                                         'the reproduction check')),
+    ('warm', ('gxnor.training.warm', "compile an experiment's Theano functions now")),
+    ('checkpoint', ('gxnor.training.checkpoint', 'compress a checkpoint')),
+    ('longrun', ('gxnor.training.longrun', "the long run's report")),
+    ('curves', ('gxnor.training.curves', "a run's curves and plot")),
+    ('sweeps', ('gxnor.studies.sweeps', "a sweep's makefile or Slurm script")),
+    ('compare', ('gxnor.studies.compare', 'several runs side by side')),
+    ('resting', ('gxnor.studies.resting', "a trained run's zero weights, inputs, resting "
+                                          'probability')),
+    ('bitwise', ('gxnor.studies.bitwise', 'bit-level gated-XNOR inference of a trained run')),
+    ('golden', ('gxnor.golden.command', 'golden vectors (also python -m gxnor.golden)')),
+    ('bench', ('gxnor.bench', 'seconds per epoch of the kernels')),
+])
 
 
 def _parser():
@@ -38,18 +62,17 @@ def _parser():
     run.add_argument('--set', action='append', default=[], metavar='NAME=VALUE',
                      help='any hyperparameter, e.g. --set H=0.5 --set m=none (repeatable; '
                           'several may be given space-separated in one argument)')
-    tables = commands.add_parser('tables', help='write results/README.md from the run folders')
-    tables.add_argument('--results', default='results')
+    for name, (_, what) in PROGRAMS.items():   # listed only: main() hands them their args
+        commands.add_parser(name, help=what, add_help=False)
     return parser
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PROGRAMS:
+        return importlib.import_module(PROGRAMS[argv[0]][0]).main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        if args.command == 'tables':
-            from .tables import write_tables
-            print(write_tables(args.results))
-            return 0
         items = [item for chunk in args.set for item in chunk.split()]
         overrides = parse_overrides(items)
         for option, name in (('epochs', 'num_epochs'), ('seed', 'seed'),
@@ -65,7 +88,3 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == '__main__':
-    sys.exit(main())

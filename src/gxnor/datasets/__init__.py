@@ -1,7 +1,7 @@
 """Datasets of the GXNOR-Net reproduction: MNIST, CIFAR10, SVHN.
 
 Images are kept as uint8 NCHW and scaled to float32 [-1, 1] per mini-batch
-(``Split.batch``). Download helpers: ``python -m gxnor.datasets.fetch``.
+(``Split.batch``). Download helpers: ``python -m gxnor fetch``.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -1,6 +1,6 @@
 """Download the official dataset files if missing and verify them.
 
-    python -m gxnor.datasets.fetch {mnist,cifar10,svhn} [--data-dir D] [--base-url U]
+    python -m gxnor fetch {mnist,cifar10,svhn} [--data-dir D] [--base-url U]
 
 Files go to D/mnist/, D/cifar10/ (the archive, unpacked to
 D/cifar10/cifar-10-batches-py/) and D/svhn/; D defaults to the repository's
@@ -284,7 +284,7 @@ FINDERS = {'mnist': mnist.find_mnist, 'cifar10': cifar10.find_cifar10, 'svhn': s
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m gxnor.datasets.fetch',
+        prog='python -m gxnor fetch',
         description='Download and verify the official files of a dataset.')
     parser.add_argument('name', choices=sorted(FILES))
     parser.add_argument('--data-dir', default=None,
@@ -320,7 +320,3 @@ def main(argv=None):
         return 1
     _say('%s: ready in %s' % (args.name, target))
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -11,7 +11,7 @@ import numpy as np
 
 from gxnor_port.npzfile import json_bytes, npz_bytes
 
-from ..files import atomic_write
+from ..training.files import atomic_write
 
 __all__ = ['F32', 'EXACT_DISCRETE', 'RTOL', 'ATOL', 'V1_SEMANTICS', 'scaled', 'floatx',
            'as_floatx', 'cast32', 'neighbours', 'fmt', 'default_adam_constants',

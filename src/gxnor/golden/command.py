@@ -1,4 +1,4 @@
-"""``python -m gxnor.golden --out DIR`` (write the goldens) and ``--replay GOLDEN_DIR
+"""``python -m gxnor golden --out DIR`` (write the goldens) and ``--replay GOLDEN_DIR
 --out DIR`` (this code as a port)."""
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +12,7 @@ __all__ = ['main']
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog='python -m gxnor.golden',
+    parser = argparse.ArgumentParser(prog='python -m gxnor golden',
                                      description='Write the golden vectors (or replay them).')
     parser.add_argument('--out', required=True, help='output folder, e.g. results/golden/v1')
     parser.add_argument('--replay', metavar='GOLDEN_DIR',
@@ -51,7 +51,3 @@ def main(argv=None):
     except (IOError, OSError, ValueError, DataError, ConfigError) as error:
         sys.stderr.write('error: %s\n' % error)
         return 2
-
-
-if __name__ == '__main__':
-    sys.exit(main())

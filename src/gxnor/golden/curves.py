@@ -15,7 +15,7 @@ def generate_curves(data_dir, epochs, seeds, experiment='mnist', dataset=None,
                     architecture=None, overrides=None, stream=None):
     """Run the first ``epochs`` epochs of ``experiment`` for each seed (schedule unchanged,
     as STOP_AFTER) with the project's loop; returns OrderedDict seed -> epoch records."""
-    from ..orchestration import run_experiment
+    from ..training.orchestration import run_experiment
     from ..datasets import load_dataset
     from ..experiments import configure
     stream = stream or sys.stdout

@@ -22,7 +22,7 @@ module per family, its C in the ``.c`` file of the same name:
 * :mod:`.support` -- what they share (``support.c``, the base op, the cache version).
 
 OpenMP: the pooling and convolution ops use threads when Theano's ``openmp`` flag is on
-(``THEANO_FLAGS=openmp=True``, which gxnor.tuning sets; the thread count is
+(``THEANO_FLAGS=openmp=True``, which gxnor.process.tuning sets; the thread count is
 ``OMP_NUM_THREADS``); each thread runs whole chunks. BLAS is always called with one
 thread inside these ops (OpenBLAS's own split among threads changes the last bits), so
 results depend neither on the number of threads nor on the openmp flag.

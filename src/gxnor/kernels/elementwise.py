@@ -4,7 +4,7 @@ from __future__ import absolute_import, division, print_function
 import theano.tensor as T
 from theano import Apply
 
-from .support import C_TYPES, FastOp
+from .support import C_TYPES, FastOp, one_input_c_code
 
 __all__ = ['MultiStep', 'multi_step']
 
@@ -47,17 +47,8 @@ class MultiStep(FastOp):
         return super(MultiStep, self).c_compile_args() + ['-fno-trapping-math']
 
     def c_code(self, node, name, inputs, outputs, sub):
-        x, = inputs
-        z, = outputs
-        ctype = C_TYPES[node.inputs[0].dtype]
-        return """
-        {
-            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
-            if (!xc) { %(fail)s }
-            if (gx_prepare_output(&%(z)s, PyArray_NDIM(xc), PyArray_DIMS(xc), PyArray_TYPE(xc))) {
-                Py_DECREF(xc);
-                %(fail)s
-            }
+        return one_input_c_code(node, inputs, outputs, sub, 'PyArray_NDIM(xc)',
+                                'PyArray_DIMS(xc)', body="""\
             const %(ctype)s* src = (const %(ctype)s*)PyArray_DATA(xc);
             %(ctype)s* dst = (%(ctype)s*)PyArray_DATA(%(z)s);
             const npy_intp n = PyArray_SIZE(xc);
@@ -65,9 +56,7 @@ class MultiStep(FastOp):
             gx_multi_step_%(ctype)s(src, dst, n, (%(ctype)s)(float)%(r)r, (%(ctype)s)%(d)r);
             Py_END_ALLOW_THREADS
             Py_DECREF(xc);
-        }
-        """ % dict(x=x, z=z, ctype=ctype, fail=sub['fail'], r=self.r,
-                   d=1.0 / 2 ** (self.N - 1))
+""", r=self.r, d=1.0 / 2 ** (self.N - 1))
 
 
 def multi_step(x, r=1.0, N=1):

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 from theano import Apply
 
 from ..settings import POOL_GRAD, check_choice
-from .support import C_TYPES, FastOp, float_tensor
+from .support import C_TYPES, FastOp, float_tensor, one_input_c_code
 
 __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2']
 
@@ -46,24 +46,14 @@ class MaxPool2x2(_PoolOp):
         return [MaxPool2x2Grad(self.openmp, self.pool_grad)(inputs[0], output_grads[0])]
 
     def c_code(self, node, name, inputs, outputs, sub):
-        x, = inputs
-        z, = outputs
-        ctype = C_TYPES[node.inputs[0].dtype]
-        return """
-        {
-            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
-            if (!xc) { %(fail)s }
+        return one_input_c_code(node, inputs, outputs, sub, '4', 'dims', setup="""\
             const npy_intp* d = PyArray_DIMS(xc);
             npy_intp dims[4] = {d[0], d[1], d[2] / 2, d[3] / 2};
-            if (gx_prepare_output(&%(z)s, 4, dims, PyArray_TYPE(xc))) {
-                Py_DECREF(xc);
-                %(fail)s
-            }
+""", body="""\
             gx_pool_fwd_%(ctype)s((const %(ctype)s*)PyArray_DATA(xc),
                                   (%(ctype)s*)PyArray_DATA(%(z)s), d[0] * d[1], d[2], d[3]);
             Py_DECREF(xc);
-        }
-        """ % dict(x=x, z=z, ctype=ctype, fail=sub['fail'])
+""")
 
 
 class MaxPool2x2Grad(_PoolOp):

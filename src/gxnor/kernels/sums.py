@@ -18,7 +18,7 @@ from theano.tensor.elemwise import Sum
 from theano.tensor.opt import register_specialize
 
 from ..settings import KERNEL, check_choice
-from .support import C_TYPES, FastOp
+from .support import C_TYPES, FastOp, one_input_c_code
 
 __all__ = ['ChannelSum', 'channel_sum', 'local_channel_sum', 'compile_mode']
 
@@ -46,28 +46,18 @@ class ChannelSum(FastOp):
         return [T.zeros_like(x) + output_grads[0].dimshuffle(pattern)]
 
     def c_code(self, node, name, inputs, outputs, sub):
-        x, = inputs
-        z, = outputs
-        ctype = C_TYPES[node.inputs[0].dtype]
-        return """
-        {
-            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
-            if (!xc) { %(fail)s }
+        return one_input_c_code(node, inputs, outputs, sub, '1', 'dims', setup="""\
             const int nd = PyArray_NDIM(xc);
             const npy_intp* d = PyArray_DIMS(xc);
             npy_intp rest = 1;
             for (int k = 2; k < nd; ++k) rest *= d[k];
             npy_intp dims[1] = {d[1]};
-            if (gx_prepare_output(&%(z)s, 1, dims, PyArray_TYPE(xc))) {
-                Py_DECREF(xc);
-                %(fail)s
-            }
+""", body="""\
             int err = gx_channel_sum_%(ctype)s((const %(ctype)s*)PyArray_DATA(xc),
                                                (%(ctype)s*)PyArray_DATA(%(z)s), d[0], d[1], rest);
             Py_DECREF(xc);
             if (err) { %(fail)s }
-        }
-        """ % dict(x=x, z=z, ctype=ctype, fail=sub['fail'])
+""")
 
 
 def channel_sum(x):

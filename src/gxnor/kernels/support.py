@@ -24,7 +24,8 @@ from theano.gof import OpenMPOp
 from theano.tensor.blas import ldflags
 from theano.tensor.blas_headers import blas_header_text
 
-__all__ = ['C_TYPES', 'FastOp', 'float_tensor', 'SUPPORT_C', 'SOURCE_VERSION']
+__all__ = ['C_TYPES', 'FastOp', 'float_tensor', 'one_input_c_code', 'SUPPORT_C',
+           'SOURCE_VERSION']
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -110,3 +111,35 @@ def float_tensor(x, ndim, what):
     if x.dtype not in C_TYPES:
         raise TypeError("%s must be float32 or float64, got %s" % (what, x.dtype))
     return x
+
+
+# The C around the body of a kernel with one input and one output (one_input_c_code).
+_TAKE_INPUT_C = """
+        {
+            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
+            if (!xc) { %(fail)s }
+"""
+_ALLOCATE_OUTPUT_C = """\
+            if (gx_prepare_output(&%%(z)s, %s, %s, PyArray_TYPE(xc))) {
+                Py_DECREF(xc);
+                %%(fail)s
+            }
+"""
+_END_C = """\
+        }
+        """
+
+
+def one_input_c_code(node, inputs, outputs, sub, ndim, dims, body, setup='', **values):
+    """The C code of a kernel with one input ``x`` and one output ``z`` of its dtype.
+
+    It takes ``xc``, a C-contiguous reference to the input, runs the C lines ``setup``,
+    allocates the output with ``ndim`` dimensions ``dims`` (C expressions; failing, it
+    releases ``xc``), then runs ``body``, which must release ``xc``. ``setup`` and ``body``
+    are lines indented by 12 spaces that may name ``%(x)s``, ``%(z)s``, ``%(ctype)s`` (the
+    C type), ``%(fail)s`` and the keys of ``values``.
+    """
+    x, = inputs
+    z, = outputs
+    text = _TAKE_INPUT_C + setup + _ALLOCATE_OUTPUT_C % (ndim, dims) + body + _END_C
+    return text % dict(values, x=x, z=z, ctype=C_TYPES[node.inputs[0].dtype], fail=sub['fail'])

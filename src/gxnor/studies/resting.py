@@ -1,6 +1,6 @@
 """Resting probability and sparsity of a trained network, measured on a data split.
 
-    python -m gxnor.resting RUN [--split test] [--data-dir DIR] [--results results]
+    python -m gxnor resting RUN [--split test] [--data-dir DIR] [--results results]
 
 A gated-XNOR unit multiplies a ternary input by a ternary weight only when both are
 non-zero (the gate); every product with a zero factor is skipped. The *resting
@@ -43,7 +43,7 @@ import sys
 
 import numpy as np
 
-from .files import atomic_write
+from ..training.files import atomic_write
 from .trained import (TrainedNetworkError, add_run_arguments, data_size, iterate_batches,
                       load_network, open_run)
 
@@ -263,14 +263,14 @@ def write_report(run_dir, result):
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog='python -m gxnor.resting',
+        prog='python -m gxnor resting',
         description='Resting probability (share of skipped products) of a trained run.')
     return add_run_arguments(parser)
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    from .datasets import DataError
+    from ..datasets import DataError
     try:
         run_dir, network, split = open_run(args)
         result = measure_resting(network, split, args.batch_size)
@@ -284,7 +284,3 @@ def main(argv=None):
     sys.stdout.write(format_markdown(result))
     sys.stdout.write("wrote %s and %s\n" % paths)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

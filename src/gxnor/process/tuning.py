@@ -1,7 +1,7 @@
 """Process settings for speed that change no number: the allocator and OpenMP threads.
 
-Applied by the package itself at import (``gxnor/__init__``), so every entry point --
-``make`` targets, ``python -m gxnor``, the containers, sweeps, tests -- runs with them:
+Applied by every entry point through ``gxnor.process.prepare()`` -- ``make`` targets,
+``python -m gxnor``, the containers, sweeps, tests -- before NumPy or Theano loads:
 
 * **Allocator.** A training step allocates buffers of hundreds of MB and frees them
   again. glibc serves such blocks with ``mmap`` and returns them with ``munmap``, so each

@@ -25,10 +25,10 @@ import numpy as np
 import theano.tensor as T
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .datasets import get_augmentation, hinge_targets
-from .experiments import ConfigError
-from .graphs import graph_from_config
-from .models import network_from_config
+from ..datasets import get_augmentation, hinge_targets
+from ..experiments import ConfigError
+from ..graphs import graph_from_config
+from ..models import network_from_config
 from .schedule import BestEpochs, learning_rate
 
 __all__ = ['Trainer']

@@ -1,6 +1,6 @@
 """Several runs side by side: one table and one plot of their test-error curves.
 
-    python -m gxnor.compare --out results/platform-pool --title "..." RUN [RUN ...]
+    python -m gxnor compare --out results/platform-pool --title "..." RUN [RUN ...]
 
 RUN is a run folder or a run name under ``--results``/runs. Writes ``<out>.md`` (a table:
 the settings that differ between the runs, best test error and its epoch, test error at
@@ -16,8 +16,8 @@ import json
 import os
 import sys
 
-from .curves import read_epochs
-from .files import atomic_write
+from ..training.curves import read_epochs
+from ..training.files import atomic_write
 
 __all__ = ['load_run', 'table_lines', 'write_plot', 'main']
 
@@ -116,7 +116,7 @@ def _resolve(run, results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m gxnor.compare',
+    parser = argparse.ArgumentParser(prog='python -m gxnor compare',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('runs', nargs='+', help='run folders or names under RESULTS/runs')
     parser.add_argument('--out', required=True, help='path without extension: .md and .png')
@@ -138,7 +138,3 @@ def main(argv=None):
     atomic_write(args.out + '.md', lambda handle: handle.write('\n'.join(text).encode('utf-8')))
     print('\n'.join(text))
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

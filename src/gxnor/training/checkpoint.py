@@ -90,7 +90,7 @@ def compress_checkpoint(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m gxnor.checkpoint',
+        prog='python -m gxnor checkpoint',
         description='Rewrite run checkpoints zip-compressed (same arrays; resume reads both).')
     parser.add_argument('command', choices=['compress'])
     parser.add_argument('paths', nargs='+', help='checkpoint.npz files')
@@ -103,7 +103,3 @@ def main(argv=None):
             return 2
         print('%s: %.1f MB -> %.1f MB' % (path, before / 1e6, after / 1e6))
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -18,7 +18,7 @@ the 0-based epoch ``best + patience + 1``.
 """
 from __future__ import absolute_import, division, print_function
 
-from .settings import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
+from ..settings import RANDOM_SEARCH_OFF, RANDOM_SEARCH_ON
 
 __all__ = ['lr_decay', 'learning_rate', 'BestEpochs']
 

@@ -1,6 +1,6 @@
-"""Compile the experiments' Theano functions ahead of time: ``python -m gxnor.warm``.
+"""Compile the experiments' Theano functions ahead of time: ``python -m gxnor warm``.
 
-    python -m gxnor.warm [EXPERIMENT ...]        (default: mnist; make warm-cache)
+    python -m gxnor warm [EXPERIMENT ...]        (default: mnist; make warm-cache)
 
 The first use of Theano on a machine compiles its C code for minutes before the first
 epoch. This builds each experiment's network and its training and evaluation functions
@@ -23,20 +23,20 @@ __all__ = ['warm', 'main']
 
 
 def _synthetic_dataset(name, shape, count):
-    from .datasets import Dataset, Split
-    from .datasets.splits import scale_unit_pm1
+    from ..datasets import Dataset, Split
+    from ..datasets.splits import scale_unit_pm1
     images = np.zeros((count,) + tuple(shape), dtype=np.uint8)
     labels = np.arange(count) % 10
     split = Split(images, labels, scale_unit_pm1, name='warm')
-    return Dataset(name, split, split, split, source={'synthetic': 'gxnor.warm'})
+    return Dataset(name, split, split, split, source={'synthetic': 'gxnor.training.warm'})
 
 
 def warm(experiment, stream=sys.stdout):
     """Compile one experiment's functions; returns the seconds it took."""
     import theano
 
-    from .experiments import configure
-    from .models import INPUT_SHAPES
+    from ..experiments import configure
+    from ..models import INPUT_SHAPES
     from .train import Trainer
     config = configure(experiment)
     dataset = _synthetic_dataset(experiment, INPUT_SHAPES[config['architecture']],
@@ -53,8 +53,8 @@ def warm(experiment, stream=sys.stdout):
 
 
 def main(argv=None):
-    from .experiments import EXPERIMENTS
-    parser = argparse.ArgumentParser(prog='python -m gxnor.warm',
+    from ..experiments import EXPERIMENTS
+    parser = argparse.ArgumentParser(prog='python -m gxnor warm',
                                      description=__doc__.split('\n')[0])
     parser.add_argument('experiments', nargs='*', default=['mnist'],
                         help='experiments to compile (default: mnist; any of %s)'
@@ -68,7 +68,3 @@ def main(argv=None):
     for name in args.experiments:
         warm(name)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

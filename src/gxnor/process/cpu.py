@@ -11,7 +11,7 @@ Two things make float32 results depend on the processor a run happens to get:
 
 DST turns a last-bit difference into a different gate and the runs separate. So every
 entry point (``make``, ``python -m gxnor``, the containers, sweeps, tests) pins both by
-default, before Theano or OpenBLAS is loaded:
+default, before Theano or OpenBLAS is loaded (through ``gxnor.process.prepare()``):
 
 * Theano: ``gcc.cxxflags=-march=haswell -mtune=generic -g0`` (the last one only saves
   compile time);
@@ -34,8 +34,8 @@ The pins are verified, not assumed: where they cannot hold -- no AVX2/FMA; fewer
 visible to the process (cpuset, affinity) than the pinned BLAS threads; an OpenBLAS that
 ignores ``OPENBLAS_CORETYPE`` (built without DYNAMIC_ARCH, or loaded before the pin) --
 one ``gxnor: warning:`` line says so on stderr and config.json records it. Theano
-imported before gxnor has read its flags already: the compiler pin then goes straight
-into ``theano.config``.
+imported before the pins has read its flags already: the compiler pin then goes straight
+into ``theano.config`` (and ``gxnor.process.prepare()`` warns).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -46,7 +46,7 @@ import os
 import sys
 
 __all__ = ['PINNED_CXXFLAGS', 'PINNED_CORETYPE', 'PINNED_BLAS_THREADS', 'SWITCH', 'pin', 'describe',
-           'cpu_supports_pins', 'visible_cpus', 'openblas_facts', 'blas_problems']
+           'pin_requested', 'cpu_supports_pins', 'visible_cpus', 'openblas_facts', 'blas_problems']
 
 # -g0 after them cancels the -g that Theano puts on every g++ command: no debug info for
 # the Python and NumPy headers, a third less compile time per module. GCC generates the
@@ -132,6 +132,13 @@ def _warn(problems):
         sys.stderr.write(WARNING + '; '.join(new) + '\n')
 
 
+def pin_requested(environ=None, cpuinfo='/proc/cpuinfo'):
+    """True when :func:`pin` would pin: not switched off, and a CPU that runs the pinned code."""
+    environ = os.environ if environ is None else environ
+    return (environ.get(SWITCH, '1').strip().lower() not in _OFF
+            and cpu_supports_pins(cpuinfo))
+
+
 def theano_flag_set(flags, name):
     """True when the THEANO_FLAGS string ``flags`` sets ``name``."""
     return any(item.split('=', 1)[0].strip() == name for item in flags.split(',') if item)
@@ -142,8 +149,8 @@ def pin(environ=None, cpuinfo='/proc/cpuinfo', status='/proc/self/status', warn=
     with ``problems``: what keeps them from holding, said in one warning line on stderr
     (``warn``: default only when pinning this process).
 
-    Call before Theano is imported (``gxnor/__init__`` does); if it was imported already,
-    the compiler pin goes into ``theano.config`` directly. Idempotent.
+    Call before Theano is imported (``gxnor.process.prepare`` does); if it was imported
+    already, the compiler pin goes into ``theano.config`` directly. Idempotent.
     """
     this_process = environ is None
     environ = os.environ if environ is None else environ
@@ -174,12 +181,12 @@ def pin(environ=None, cpuinfo='/proc/cpuinfo', status='/proc/self/status', warn=
 
 
 def _pin_imported_theano():
-    """Theano, imported before gxnor, has read THEANO_FLAGS already: set its cxxflags
+    """Theano, imported before the pins, has read THEANO_FLAGS already: set its cxxflags
     (functions compiled before this keep theirs)."""
     import theano
     theano.config.gcc.cxxflags = PINNED_CXXFLAGS
-    return ('theano was imported before gxnor: gcc.cxxflags set in theano.config '
-            '(functions compiled before that are not pinned)')
+    return ('theano was imported before gxnor.process.prepare(): gcc.cxxflags set in '
+            'theano.config (functions compiled before that are not pinned)')
 
 
 def _openblas_libraries():

@@ -1,6 +1,6 @@
 """The full-length reference run's report: a table and a plot, redrawn as the run grows.
 
-``python -m gxnor.longrun RUN_FOLDER`` (``make mnist-full-commit``) reads the run's
+``python -m gxnor longrun RUN_FOLDER`` (``make mnist-full-commit``) reads the run's
 ``epochs.jsonl`` and ``sessions.jsonl`` and writes, beside ``results/README.md``:
 
 * ``results/mnist-full.md``: best test error and its epoch, test error at the best
@@ -43,7 +43,7 @@ def read_jsonl(path):
 
 
 def _best_epochs(records):
-    """The run's own bookkeeping (gxnor.schedule.BestEpochs) replayed over its log."""
+    """The run's own bookkeeping (gxnor.training.schedule.BestEpochs) replayed over its log."""
     best = BestEpochs(patience=0)
     for record in records:
         best.update(record['epoch'], record['valid_error'], record['test_error'])
@@ -150,7 +150,7 @@ def plot(records, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m gxnor.longrun', description=__doc__.split(
+    parser = argparse.ArgumentParser(prog='python -m gxnor longrun', description=__doc__.split(
         '\n\n')[0])
     parser.add_argument('run', help='the run folder (results/reference/mnist-full)')
     parser.add_argument('--out', default='results', help='where mnist-full.md/.png go')
@@ -168,7 +168,3 @@ def main(argv=None):
         plot(records, os.path.join(args.out, '%s.png' % name))
     print('written: %s/%s.md and .png (%d epochs)' % (args.out, name, len(records)))
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

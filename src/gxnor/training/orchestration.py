@@ -12,8 +12,8 @@ import sys
 import time
 from collections import OrderedDict
 
-from .datasets import load_dataset
-from .experiments import SETTINGS_BEFORE_THEY_EXISTED, configure
+from ..datasets import load_dataset
+from ..experiments import SETTINGS_BEFORE_THEY_EXISTED, configure
 from .runs import RunFolder, RunFolderError, environment_facts, run_path
 from .train import Trainer, epoch_report, progress_bar
 
@@ -50,7 +50,7 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
                    results_dir='results', architecture=None, dataset=None, stream=sys.stdout,
                    sweep=None, resume_if_exists=False):
     """Run (or resume) one experiment into ``results_dir/runs/<run>`` (or the folder
-    ``run`` when it is a path, see :func:`gxnor.runs.run_path`); returns the Trainer.
+    ``run`` when it is a path, see :func:`gxnor.training.runs.run_path`); returns the Trainer.
 
     ``resume_if_exists`` (sweeps): resume when the run has a checkpoint, else start it;
     a finished run then just reports. ``sweep`` is recorded in config.json.

@@ -27,8 +27,8 @@ import os
 import lasagne
 import numpy as np
 
-from .checkpoint import CheckpointError
-from .settings import DEFAULTS, SETTINGS_BEFORE_THEY_EXISTED
+from ..training.checkpoint import CheckpointError
+from ..settings import DEFAULTS, SETTINGS_BEFORE_THEY_EXISTED
 
 __all__ = ['TrainedNetworkError', 'TrainedNetwork', 'Stage', 'load_network', 'load_split',
            'network_stages', 'resolve_run_dir', 'iterate_batches', 'data_size', 'conv_padding',
@@ -269,7 +269,7 @@ def _with_settings(hyper):
 
 
 def _build(hyper, architecture, input_shape, input_var):
-    from .models import INPUT_SHAPES, network_from_config
+    from ..models import INPUT_SHAPES, network_from_config
     dataset = hyper.get('dataset')
     if input_shape is None:
         if dataset not in INPUT_SHAPES:
@@ -355,7 +355,7 @@ def load_network(source, architecture=None, input_shape=None, input_var=None):
 
 def load_split(network, split='test', data_dir=None):
     """The ``split`` ('train', 'valid', 'test') of the run's data set."""
-    from .datasets import load_dataset
+    from ..datasets import load_dataset
     if not network.dataset:
         raise TrainedNetworkError("the network does not name its data set; pass the data")
     if split not in ('train', 'valid', 'test'):

@@ -19,7 +19,7 @@ Printed as the released script prints (Python 2 ``str`` of its float64 figures, 
 ``Epoch k of N took ...s`` (1-based k), ``  LR:``, ``  training loss:``,
 ``  validation loss:``, ``  validation error rate: ...%``, ``  test loss:``,
 ``  test error rate: ...%``, and ``  batch i loss <repr>`` for every training batch.
-The CPU pins of :mod:`gxnor.cpu` are what make these strings the same on any x86-64
+The CPU pins of :mod:`gxnor.process.cpu` are what make these strings the same on any x86-64
 machine with AVX2.
 """
 from __future__ import absolute_import, division, print_function
@@ -33,15 +33,16 @@ import time
 
 import numpy as np
 
-from . import cpu
-from .datasets import DataError, load_dataset
-from .experiments import ConfigError, configure
+from ..process import cpu
+from ..datasets import DataError, load_dataset
+from ..experiments import ConfigError, configure
 from .files import atomic_write
 
 __all__ = ['REPLAY_SETTINGS', 'released_str', 'EpochPrinter', 'weights_sha256',
            'compare', 'main']
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the repository: this file is src/gxnor/training/<name>.py
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 REFERENCE_DIR = os.path.join(ROOT, 'results', 'reference')
 TRACE = os.path.join(REFERENCE_DIR, 'released-mnist-trace.json')
 REPRODUCTION = os.path.join(REFERENCE_DIR, 'reproduction-mnist.json')
@@ -160,7 +161,7 @@ def _train(settings, epochs, data_dir, stream):
     started = time.time()
     trainer = Trainer(config, dataset)
     stream.write('compiled in %.0fs\n' % (time.time() - started))
-    cpu.describe()   # one warning line if the loaded OpenBLAS breaks a pin (gxnor.cpu)
+    cpu.describe()   # one warning line if the loaded OpenBLAS breaks a pin (gxnor.process.cpu)
     printer = EpochPrinter(config['num_epochs'], stream)
     for _ in range(epochs):
         printer.epoch(trainer.run_epoch(batch_losses=printer.batch))
@@ -178,7 +179,7 @@ def _read(path):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog='python -m gxnor.replay', description=__doc__.split(
+    parser = argparse.ArgumentParser(prog='python -m gxnor replay', description=__doc__.split(
         '\n\n')[0])
     parser.add_argument('mode', choices=('replay', 'check', 'record'))
     parser.add_argument('--data-dir', help='folder holding MNIST (see datasets/README.md)')
@@ -231,7 +232,3 @@ def main(argv=None, stream=sys.stdout):
                                              if identical else 'FAILED'))
         return 0 if identical else 1
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

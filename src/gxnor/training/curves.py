@@ -1,6 +1,6 @@
 """Learning curves of one run: read ``epochs.jsonl``, write a .mat file and a plot.
 
-    python -m gxnor.curves results/runs/<run> [more run folders ...]
+    python -m gxnor curves results/runs/<run> [more run folders ...]
 
 A run folder (written by the training loop) holds ``config.json`` (with the
 ``hyperparameters``), ``epochs.jsonl`` (one JSON object per finished epoch) and
@@ -112,7 +112,7 @@ def column(records, key):
 
 def best_epochs(records):
     """Model selection over the records, as the training loop does it
-    (gxnor.schedule.BestEpochs): a tie goes to the LATER epoch, NaN errors are
+    (gxnor.training.schedule.BestEpochs): a tie goes to the LATER epoch, NaN errors are
     ignored. Returns a dict with ``best_test_error``/``best_test_epoch`` (the
     minimum test error: what the authors report), ``best_valid_error``/
     ``best_valid_epoch`` and ``test_error_at_best_valid`` (the honest number);
@@ -261,6 +261,7 @@ def update_run_artifacts(run_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
+        prog='python -m gxnor curves',
         description='Rewrite the .mat curves and curves.png of run folders.')
     parser.add_argument('run_dirs', nargs='+', metavar='RUN_DIR')
     args = parser.parse_args(argv)
@@ -275,7 +276,3 @@ def main(argv=None):
         print(paths['mat'])
         print(paths['png'])
     return status
-
-
-if __name__ == '__main__':
-    sys.exit(main())
