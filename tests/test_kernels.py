@@ -20,11 +20,12 @@ import theano.tensor as T
 from lasagne.layers import InputLayer, MaxPool2DLayer, get_output
 from theano.tensor.signal.pool import pool_2d
 
-from gxnor import bench, kernels as fast, models
+from gxnor import kernels as fast, models
 from gxnor.graphs import squared_hinge
 from gxnor.kernels import ternary
 from gxnor.layers import MaxPool2x2Layer
 from gxnor.models import Conv, Dense, build_network
+from gxnor.studies import bench
 from gxnor.pooling import theano_max_pool_2x2
 from noise_bounds import assert_gradients_agree, zero_gradient_bounds
 

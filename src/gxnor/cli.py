@@ -40,7 +40,7 @@ PROGRAMS = OrderedDict([
                                           'probability')),
     ('bitwise', ('gxnor.studies.bitwise', 'bit-level gated-XNOR inference of a trained run')),
     ('golden', ('gxnor.golden.command', 'golden vectors (also python -m gxnor.golden)')),
-    ('bench', ('gxnor.bench', 'seconds per epoch of the kernels')),
+    ('bench', ('gxnor.studies.bench', 'seconds per epoch of the kernels')),
 ])
 
 

@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 import contextlib
 import os
 
-from ..cpu import cpu_flags
+from ..process.cpu import cpu_flags
 
 __all__ = ['INT_KERNELS', 'VARIABLE', 'STRICT_VARIABLE', 'available', 'resolve',
            'int_kernel']

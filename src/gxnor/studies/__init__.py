@@ -1,4 +1,4 @@
-"""Studies: the paper's ablations and what is measured on trained networks.
+"""Studies: the paper's ablations, what is measured on trained networks, and speed.
 
 * sweeps -- the paper's studies (m, a, r, pulse shape, states, special cases), one run per
   point;
@@ -6,7 +6,6 @@
 * trained -- a run's trained network loaded for analysis;
 * resting -- zero weights, zero inputs and the resting probability per layer;
 * bitplanes, bitwise -- gated-XNOR arithmetic on bit planes, and a trained network run
-  with it (checked against the float pass).
-
-The speed measurements are gxnor.bench.
+  with it (checked against the float pass);
+* bench -- the speed of the kernels on the released nets (``make bench``).
 """

@@ -1,4 +1,4 @@
-"""Throughput of the released nets on synthetic data: ``python -m gxnor.bench``.
+"""Throughput of the released nets on synthetic data: ``python -m gxnor bench``.
 
 For each net at its released batch size and each configuration -- the kernels
 ('fast': gxnor.kernels, 'theano': Theano's own ops) and the number of threads -- builds
@@ -35,8 +35,8 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
-from .runs import cpu_count
-from .settings import KERNEL, KERNELS
+from ..settings import KERNEL, KERNELS
+from ..training.runs import cpu_count
 
 __all__ = ['EPOCH_IMAGES', 'RELEASED_BATCH', 'bench_net', 'set_threads', 'op_profile', 'main']
 
@@ -133,9 +133,9 @@ def _build(name, batch, seed, kernels, profile=False):
     from theano.compile.profiling import ProfileStats
     from theano.sandbox.rng_mrg import MRG_RandomStreams
 
-    from .experiments import configure
-    from .graphs import graph_from_config
-    from .models import INPUT_SHAPES, network_from_config
+    from ..experiments import configure
+    from ..graphs import graph_from_config
+    from ..models import INPUT_SHAPES, network_from_config
 
     rng = np.random.RandomState(seed)
     lasagne.random.set_rng(np.random.RandomState(seed))
@@ -172,7 +172,7 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KER
     kernel of the fast convolutions' forward products (gxnor.kernels.ternary; 'off': the
     float path). A configuration of the net built just before reuses its graph (compile
     time 0)."""
-    from .kernels import ternary
+    from ..kernels import ternary
 
     batch = batch or RELEASED_BATCH[name]
     steps = steps or DEFAULT_STEPS[name]
@@ -333,9 +333,9 @@ def _int_list(text, what, parser):
 
 
 def main(argv=None):
-    from .kernels.ternary import INT_KERNELS, resolve
+    from ..kernels.ternary import INT_KERNELS, resolve
 
-    parser = argparse.ArgumentParser(prog='python -m gxnor.bench', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m gxnor bench', description=__doc__.split('\n')[0])
     parser.add_argument('--nets', default='mnist',
                         help='comma-separated subset of %s (default: mnist)'
                         % ','.join(sorted(EPOCH_IMAGES)))
@@ -423,7 +423,3 @@ def main(argv=None):
             for line in format_profile(name, 'fast', *profile_net(name, args.batch)):
                 print(line)
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
