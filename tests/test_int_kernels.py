@@ -282,3 +282,22 @@ def test_ternary_dot_has_dots_gradient():
     _assert_same_bytes(ours(*args), theirs(*args))
     names = lambda f: sorted(type(node.op).__name__ for node in f.maker.fgraph.toposort())
     assert names(ours) == names(theirs)
+
+
+# ------------------------------------------------------------------ counting zeros
+
+@pytest.mark.parametrize('dtype', ['float32', 'float64'])
+def test_count_zeros_is_the_sum_of_eq_zero(dtype):
+    rng = np.random.RandomState(4)
+    x = T.TensorType(dtype, (False,) * 4)('x')
+    ours = theano.function([x], fast.count_zeros(x))
+    theirs = theano.function([x], T.sum(T.eq(x, 0), dtype='int64'))
+    for shape in [(3, 2, 5, 5), (1000, 4, 12, 12), (0, 3, 2, 2)]:
+        values = _ternary(rng, shape).astype(dtype)
+        if values.size:
+            values.flat[::7] = -0.0
+            values.flat[1::11] = np.nan
+            values.flat[2::13] = 1e-45
+        count = ours(values)
+        assert count.dtype == np.int64 and count.shape == ()
+        assert int(count) == int(theirs(values)) == int((values == 0).sum())

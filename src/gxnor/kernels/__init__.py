@@ -13,6 +13,7 @@ module per family, its C in the ``.c`` file of the same name:
   :class:`ConvPool2x2` (convolution + bias + 2x2 max pooling in one pass);
 * :mod:`.sums` -- :class:`ChannelSum` (float64-accumulated sums over every axis but 1)
   and the rewrite that puts it in place of Theano's ``Sum``; :func:`compile_mode`;
+  :class:`CountZeros` (the evaluation's count of zero activations);
 * :mod:`.elementwise` -- :class:`MultiStep`, the activation's value in one pass;
 * :mod:`.dense` -- :class:`TernaryDot`, a dense layer's forward product (``T.dot``'s
   bits: the integer path where both operands are ternary, Dot22's BLAS call otherwise);
@@ -36,9 +37,11 @@ from .convolution import (DEFAULT_CHUNK_FLOATS, ConvPool2x2, ConvPool2x2GradInpu
 from .dense import TernaryDot, ternary_dot
 from .elementwise import MultiStep, multi_step
 from .pooling import MaxPool2x2, MaxPool2x2Grad, max_pool_2x2
-from .sums import ChannelSum, channel_sum, compile_mode, local_channel_sum
+from .sums import (ChannelSum, CountZeros, channel_sum, compile_mode, count_zeros,
+                   local_channel_sum)
 
 __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channel_sum',
+           'CountZeros', 'count_zeros',
            'local_channel_sum', 'compile_mode', 'Corr2dValid', 'Corr2dValidGradWeights',
            'Corr2dValidGradInputs', 'ConvPool2x2', 'ConvPool2x2GradWeights',
            'ConvPool2x2GradInputs', 'conv2d', 'corr2d_valid', 'conv_pool_2x2',

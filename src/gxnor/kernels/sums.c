@@ -45,3 +45,14 @@ static int gx_channel_sum_TYPE(const TYPE* x, TYPE* out, npy_intp N, npy_intp C,
     return 0;
 }
 
+
+/* The number of the n values of x equal to zero (+0 or -0; NaN is not), as the sum of
+   T.eq(x, 0) in int64 counts them: an exact integer, in any order. */
+static npy_int64 gx_count_zeros_TYPE(const TYPE* x, npy_intp n)
+{
+    npy_int64 total = 0;
+    #pragma omp parallel for reduction(+:total) schedule(static) if (n >= GX_PARALLEL_FLOATS)
+    for (npy_intp i = 0; i < n; ++i)
+        total += (x[i] == 0);
+    return total;
+}

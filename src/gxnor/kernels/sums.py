@@ -20,7 +20,8 @@ from theano.tensor.opt import register_specialize
 from ..settings import KERNEL, check_choice
 from .support import C_TYPES, FastOp, one_input_c_code
 
-__all__ = ['ChannelSum', 'channel_sum', 'local_channel_sum', 'compile_mode']
+__all__ = ['ChannelSum', 'channel_sum', 'CountZeros', 'count_zeros', 'local_channel_sum',
+           'compile_mode']
 
 
 class ChannelSum(FastOp):
@@ -63,6 +64,48 @@ class ChannelSum(FastOp):
 def channel_sum(x):
     """Sum over every axis but 1, accumulated in float64 (see :class:`ChannelSum`)."""
     return ChannelSum()(x)
+
+
+class CountZeros(FastOp):
+    """``T.sum(T.eq(x, 0), dtype='int64')`` of a float tensor in one threaded pass: how
+    many values are zero (either sign), an exact int64 (the evaluation pass counts the
+    activations' zeros with it, for the activation sparsity)."""
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        if x.dtype not in C_TYPES:
+            raise TypeError("CountZeros needs a float32/float64 tensor, got %s" % x.dtype)
+        return Apply(self, [x], [T.lscalar()])
+
+    def infer_shape(self, node, shapes):
+        return [()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+    def grad(self, inputs, output_grads):
+        return [theano.gradient.DisconnectedType()()]
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        return r"""
+        {
+        PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
+        if (!xc) { %(fail)s }
+        const npy_intp n = PyArray_SIZE(xc);
+        if (gx_prepare_output(&%(z)s, 0, NULL, NPY_INT64)) { Py_DECREF(xc); %(fail)s }
+        npy_int64 count;
+        Py_BEGIN_ALLOW_THREADS
+        count = gx_count_zeros_%(ctype)s((const %(ctype)s*)PyArray_DATA(xc), n);
+        Py_END_ALLOW_THREADS
+        *(npy_int64*)PyArray_DATA(%(z)s) = count;
+        Py_DECREF(xc);
+        }""" % dict(x=inputs[0], z=outputs[0], ctype=C_TYPES[node.inputs[0].dtype],
+                    fail=sub['fail'])
+
+
+def count_zeros(x):
+    """How many values of ``x`` are zero, as an int64 scalar (see :class:`CountZeros`)."""
+    return CountZeros()(x)
 
 
 @register_specialize('gxnor_channel_sum')
