@@ -200,20 +200,21 @@ static inline int gx_is_ternary_TYPE(TYPE v)
     return (v == 0) | (v == 1) | (v == -1);
 }
 
-/* Packs the correlation filters w (F, C, kh, kw) for gx_ternary_product: wp (kh kw, cp/4,
-   fp, 4) signed bytes, zero where padded, and rowsum[f] = sum of filter f. Returns 0 (and
-   leaves the rest unspecified) when some weight is not -1, 0 or +1. */
-static int gx_ternary_weights_TYPE(const TYPE* w, npy_intp F, npy_intp C, npy_intp kh,
-                                   npy_intp kw, npy_intp cp, npy_intp fp, npy_int8* wp,
-                                   npy_int32* rowsum)
+/* Packs ternary filters for gx_ternary_product: wp (taps, cp/4, fp, 4) signed bytes, zero
+   where padded, and rowsum[f] = sum of filter f. Weight (f, c, t) is w[f sf + c sc + t]
+   (correlation filters (F, C, kh, kw): sf = C taps, sc = taps; a dense layer's (K, M):
+   sf = 1, sc = M, one tap). Returns 0 (and leaves the rest unspecified) when some weight
+   is not -1, 0 or +1. */
+static int gx_ternary_weights_TYPE(const TYPE* w, npy_intp F, npy_intp C, npy_intp taps,
+                                   npy_intp sf, npy_intp sc, npy_intp cp, npy_intp fp,
+                                   npy_int8* wp, npy_int32* rowsum)
 {
-    const npy_intp taps = kh * kw;
     memset(wp, 0, taps * cp * fp * sizeof(npy_int8));
     for (npy_intp f = 0; f < F; ++f) {
         npy_int32 s = 0;
         for (npy_intp c = 0; c < C; ++c)
             for (npy_intp t = 0; t < taps; ++t) {
-                const TYPE v = w[(f * C + c) * taps + t];
+                const TYPE v = w[f * sf + c * sc + t];
                 if (!gx_is_ternary_TYPE(v))
                     return 0;
                 const npy_int8 b = (npy_int8)(v > 0) - (npy_int8)(v < 0);
@@ -223,6 +224,20 @@ static int gx_ternary_weights_TYPE(const TYPE* w, npy_intp F, npy_intp C, npy_in
         rowsum[f] = s;
     }
     return 1;
+}
+
+/* out[i] = x[i] + 1 as a byte (0, 1, 2) for the n values of x; returns 1 when every
+   value is -1, 0 or +1, 0 otherwise (out then holds nothing of use). Branch-free, so
+   it vectorises. */
+static int gx_ternary_bytes_TYPE(const TYPE* x, npy_uint8* out, npy_intp n)
+{
+    int bad = 0;
+    for (npy_intp i = 0; i < n; ++i) {
+        const TYPE v = x[i];
+        bad |= (v != 0) & (v != 1) & (v != -1);
+        out[i] = (npy_uint8)(1 + (v > 0) - (v < 0));
+    }
+    return !bad;
 }
 
 /* xs (nb, H + 2 ph, W + 2 pw, cp) = x + 1 as bytes, channels last, the zero border as 1,
@@ -237,14 +252,7 @@ static int gx_ternary_images_TYPE(const TYPE* x, npy_uint8* xs, npy_uint8* plane
     const npy_intp Hp = H + 2 * ph, Wp = W + 2 * pw, image = C * H * W;
     memset(xs, 1, nb * Hp * Wp * cp);
     for (npy_intp b = 0; b < nb; ++b) {
-        const TYPE* xb = x + b * image;
-        int bad = 0;
-        for (npy_intp i = 0; i < image; ++i) {
-            const TYPE v = xb[i];
-            bad |= (v != 0) & (v != 1) & (v != -1);
-            planes[i] = (npy_uint8)(1 + (v > 0) - (v < 0));
-        }
-        if (bad)
+        if (!gx_ternary_bytes_TYPE(x + b * image, planes, image))
             return 0;
         for (npy_intp h = 0; h < H; ++h)
             for (npy_intp v = 0; v < W; ++v) {
@@ -383,7 +391,8 @@ static int gx_conv_TYPE(int direction, int pooled, int first_only, const TYPE* x
                 free(wp); free(rowsum); free(taps);
                 return 1;
             }
-            if (gx_ternary_weights_TYPE(w, F, C, kh, kw, cp, fp, wp, rowsum)) {
+            if (gx_ternary_weights_TYPE(w, F, C, kh * kw, C * kh * kw, kh * kw, cp, fp, wp,
+                                        rowsum)) {
                 for (npy_intp i = 0; i < kh; ++i)
                     for (npy_intp j = 0; j < kw; ++j)
                         taps[i * kw + j] = (i * Wp + j) * cp;

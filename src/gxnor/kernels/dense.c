@@ -19,25 +19,13 @@ static int gx_dense_TYPE(const TYPE* x, const TYPE* w, TYPE* out, npy_intp N, np
     if (kernel == GX_INT_OFF || cp > GX_TERNARY_MAX_K || N == 0 || M == 0)
         return -1;
     const npy_intp fp = gx_ternary_fpad(kernel, M);
-    npy_int8* wp = (npy_int8*)calloc(cp * fp, 1);
-    npy_int32* rowsum = (npy_int32*)calloc(M, sizeof(npy_int32));
+    npy_int8* wp = (npy_int8*)malloc(cp * fp);
+    npy_int32* rowsum = (npy_int32*)malloc(M * sizeof(npy_int32));
     if (!wp || !rowsum) {
         free(wp); free(rowsum);
         return 1;
     }
-    int ternary_w = 1;
-    for (npy_intp k = 0; k < K && ternary_w; ++k)
-        for (npy_intp m = 0; m < M; ++m) {
-            const TYPE v = w[k * M + m];
-            if (!gx_is_ternary_TYPE(v)) {
-                ternary_w = 0;
-                break;
-            }
-            const npy_int8 b = (npy_int8)(v > 0) - (npy_int8)(v < 0);
-            wp[((k / 4) * fp + m) * 4 + (k & 3)] = b;
-            rowsum[m] += b;
-        }
-    if (!ternary_w) {
+    if (!gx_ternary_weights_TYPE(w, M, K, 1, 1, M, cp, fp, wp, rowsum)) {
         free(wp); free(rowsum);
         return -1;
     }
@@ -65,13 +53,8 @@ static int gx_dense_TYPE(const TYPE* x, const TYPE* w, TYPE* out, npy_intp N, np
             const npy_intp rows = N - n0 < GX_DENSE_ROWS ? N - n0 : GX_DENSE_ROWS;
             int bad = 0;
             for (npy_intp r = 0; r < rows; ++r) {
-                const TYPE* xr = x + (n0 + r) * K;
                 npy_uint8* d = xs + r * cp;
-                for (npy_intp k = 0; k < K; ++k) {
-                    const TYPE v = xr[k];
-                    bad |= (v != 0) & (v != 1) & (v != -1);
-                    d[k] = (npy_uint8)(1 + (v > 0) - (v < 0));
-                }
+                bad |= !gx_ternary_bytes_TYPE(x + (n0 + r) * K, d, K);
                 for (npy_intp k = K; k < cp; ++k)
                     d[k] = 0;
                 base[r] = r * cp;

@@ -188,22 +188,20 @@ static void gx_ternary_block1_avx2(const npy_uint8* const* xr, const npy_intp* t
 }
 
 /* ---- portable: the same sums in plain C ---- */
-static void gx_ternary_block_portable(int R, const npy_uint8* const* xr, const npy_intp* taps,
-                                      int ntaps, int c4n, const npy_int8* wp, npy_intp fp,
-                                      npy_intp f0, npy_intp nf, npy_int32* y, npy_intp ldy)
+static void gx_ternary_row_portable(const npy_uint8* x0, const npy_intp* taps, int ntaps,
+                                    int c4n, const npy_int8* wp, npy_intp fp, npy_int32* y)
 {
-    for (int r = 0; r < R; ++r)
-        for (npy_intp f = f0; f < f0 + nf; ++f) {
-            npy_int32 s = 0;
-            for (int t = 0; t < ntaps; ++t) {
-                const npy_uint8* x = xr[r] + taps[t];
-                const npy_int8* w = wp + ((npy_intp)t * c4n * fp + f) * 4;
-                for (int c4 = 0; c4 < c4n; ++c4)
-                    for (int e = 0; e < 4; ++e)
-                        s += (npy_int32)x[4 * c4 + e] * (npy_int32)w[c4 * fp * 4 + e];
-            }
-            y[r * ldy + f] = s;
+    for (npy_intp f = 0; f < fp; ++f) {
+        npy_int32 s = 0;
+        for (int t = 0; t < ntaps; ++t) {
+            const npy_uint8* x = x0 + taps[t];
+            const npy_int8* w = wp + ((npy_intp)t * c4n * fp + f) * 4;
+            for (int c4 = 0; c4 < c4n; ++c4)
+                for (int e = 0; e < 4; ++e)
+                    s += (npy_int32)x[4 * c4 + e] * (npy_int32)w[c4 * fp * 4 + e];
         }
+        y[f] = s;
+    }
 }
 
 /* Filters per block of each kernel (the padding of the filters: a multiple of it). */
@@ -239,7 +237,7 @@ static void gx_ternary_product(int kernel, const npy_uint8* xs, const npy_intp* 
     for (; q0 < Q; ++q0) {
         xr[0] = xs + base[q0];
         if (kernel == GX_INT_PORTABLE)
-            gx_ternary_block_portable(1, xr, taps, ntaps, c4n, wp, fp, 0, fp, y + q0 * fp, fp);
+            gx_ternary_row_portable(xr[0], taps, ntaps, c4n, wp, fp, y + q0 * fp);
         else
             for (npy_intp f0 = 0; f0 < fp; f0 += group)
                 narrow(xr, taps, ntaps, c4n, wp, fp, f0, y + q0 * fp, fp);
