@@ -15,6 +15,9 @@ module per family, its C in the ``.c`` file of the same name:
   and the rewrite that puts it in place of Theano's ``Sum``; :func:`compile_mode`;
   :class:`CountZeros` (the evaluation's count of zero activations);
 * :mod:`.elementwise` -- :class:`MultiStep`, the activation's value in one pass;
+* :mod:`.flat_elemwise` -- :class:`FlatElemwise`, Theano's own elementwise ops (the
+  fused ones included) with a flat, vectorisable inner loop where the operands allow it,
+  and the rewrite that uses it: the same C statements per element, the same bits;
 * :mod:`.dense` -- :class:`TernaryDot`, a dense layer's forward product (``T.dot``'s
   bits: the integer path where both operands are ternary, Dot22's BLAS call otherwise);
 * :mod:`.ternary` -- the integer path of the convolutions' and dense layers' forward products (C in
@@ -36,6 +39,7 @@ from .convolution import (DEFAULT_CHUNK_FLOATS, ConvPool2x2, ConvPool2x2GradInpu
                           fuse_bias_pool)
 from .dense import TernaryDot, ternary_dot
 from .elementwise import MultiStep, multi_step
+from .flat_elemwise import FlatElemwise, local_flat_elemwise
 from .pooling import MaxPool2x2, MaxPool2x2Grad, max_pool_2x2
 from .sums import (ChannelSum, CountZeros, channel_sum, compile_mode, count_zeros,
                    local_channel_sum)
@@ -46,4 +50,4 @@ __all__ = ['MaxPool2x2', 'MaxPool2x2Grad', 'max_pool_2x2', 'ChannelSum', 'channe
            'Corr2dValidGradInputs', 'ConvPool2x2', 'ConvPool2x2GradWeights',
            'ConvPool2x2GradInputs', 'conv2d', 'corr2d_valid', 'conv_pool_2x2',
            'fuse_bias_pool', 'DEFAULT_CHUNK_FLOATS', 'MultiStep', 'multi_step', 'TernaryDot',
-           'ternary_dot']
+           'ternary_dot', 'FlatElemwise', 'local_flat_elemwise']

@@ -18,6 +18,7 @@ from theano.tensor.elemwise import Sum
 from theano.tensor.opt import register_specialize
 
 from ..settings import KERNEL, check_choice
+from .flat_elemwise import TAG as FLAT_ELEMWISE_TAG
 from .support import C_TYPES, FastOp, one_input_c_code
 
 __all__ = ['ChannelSum', 'channel_sum', 'CountZeros', 'count_zeros', 'local_channel_sum',
@@ -128,7 +129,8 @@ def local_channel_sum(node):
 
 
 def compile_mode(kernels=KERNEL):
-    """The Theano mode for ``kernels``: 'theano' leaves out the ChannelSum rewrite."""
+    """The Theano mode for ``kernels``: 'theano' leaves out the ChannelSum and the
+    FlatElemwise rewrites (:mod:`.flat_elemwise`)."""
     check_choice('kernels', kernels)
     mode = theano.compile.get_default_mode()
-    return mode if kernels == 'fast' else mode.excluding('gxnor_channel_sum')
+    return mode if kernels == 'fast' else mode.excluding('gxnor_channel_sum', FLAT_ELEMWISE_TAG)
