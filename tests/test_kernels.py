@@ -485,6 +485,12 @@ def test_bench_prints_a_table(capsys):
     assert [row[1:4] for row in rows] == [['fast', best, '1'], ['fast', best, '2'],
                                           ['fast', 'off', '2'], ['theano', '-', '2']]
     assert all(len(row) == len(bench.COLUMNS) for row in rows)
+    # each configuration's steps: their system time and page faults, one figure per step
+    per_step = [line.split(';') for line in out.splitlines()
+                if line.startswith('    train steps: system s ')]
+    assert len(per_step) == 4
+    assert all(len(first.split()) == 5 and len(second.split()) == 4
+               for first, second in per_step)
     epoch = dict(((row[1], row[3]), float(row[9])) for row in rows if row[2] != 'off')
     ratio = [line for line in out.splitlines() if "faster than Theano's own ops" in line]
     assert len(ratio) == 1

@@ -58,17 +58,18 @@ def _synthetic(shape, batch, rng):
 
 def _usage():
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime, usage.ru_stime
+    return usage.ru_utime, usage.ru_stime, usage.ru_minflt
 
 
 def _timed(function, *args):
-    """(wall, user CPU, system CPU) seconds of one call, all threads."""
-    user, system = _usage()
+    """(wall, user CPU, system CPU) seconds of one call, all threads, and the page faults
+    it took (minor: first touches of memory the kernel hands out)."""
+    user, system, faults = _usage()
     start = time.time()
     function(*args)
     wall = time.time() - start
-    user_after, system_after = _usage()
-    return wall, user_after - user, system_after - system
+    user_after, system_after, faults_after = _usage()
+    return wall, user_after - user, system_after - system, faults_after - faults
 
 
 def _peak_rss_gb():
@@ -190,8 +191,8 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KER
         set_threads(before)
 
     # The median step is less sensitive to other work on a shared machine.
-    train_s, train_user, train_sys = [float(np.median(column)) for column in zip(*train)]
-    eval_s, eval_user, eval_sys = [float(np.median(column)) for column in zip(*evaluation)]
+    train_s, train_user, train_sys, _ = [float(np.median(column)) for column in zip(*train)]
+    eval_s, eval_user, eval_sys, _ = [float(np.median(column)) for column in zip(*evaluation)]
     n_train, n_eval = EPOCH_IMAGES[name]
     return dict(net=name, kernels=kernels, int_kernel=resolved,
                 threads=threads or before[0] or 1, batch=batch,
@@ -201,6 +202,8 @@ def bench_net(name, batch=None, steps=None, eval_steps=None, seed=0, kernels=KER
                 train_user_s=train_user, train_sys_s=train_sys,
                 eval_cpu_s=eval_user + eval_sys, eval_sys_s=eval_sys,
                 train_times=[t[0] for t in train], eval_times=[t[0] for t in evaluation],
+                train_sys_times=[t[2] for t in train],
+                train_faults=[t[3] for t in train],
                 peak_rss_gb=_peak_rss_gb())
 
 
@@ -406,6 +409,9 @@ def main(argv=None):
                       % (name, kernel, result['int_kernel'], result['threads'],
                          ' '.join('%.2f' % t for t in result['train_times']),
                          ' '.join('%.2f' % t for t in result['eval_times'])))
+                print('    train steps: system s %s; page faults (thousands) %s'
+                      % (' '.join('%.2f' % t for t in result['train_sys_times']),
+                         ' '.join('%.0f' % (f / 1e3) for f in result['train_faults'])))
                 sys.stdout.flush()
                 results.append(result)
     for name in estimates:
