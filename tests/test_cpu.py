@@ -92,6 +92,41 @@ def test_tuning_turns_on_openmp_unless_the_user_chose():
     tuning.apply()
 
 
+# A block of 2.5 GB allocated, touched and freed at the heap's top: with the tuning, its
+# pages stay with the process (the next step reuses them without faults); glibc's
+# trimming would give them back (as it did with the threshold 2 GB - 1 before).
+_FREED_BLOCK_STAYS = r"""
+import ctypes, sys
+from gxnor.process import tuning
+assert tuning.apply()['heap_reuse'] is True
+libc = ctypes.CDLL('libc.so.6')
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+def resident_mb():
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) // 1024
+size = 2500 << 20
+block = libc.malloc(size)
+ctypes.memset(block, 1, size)
+before = resident_mb()
+libc.free(block)
+print('%d %d' % (before, resident_mb()))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc and /proc: Linux only')
+def test_the_heap_keeps_a_freed_block_larger_than_2_gb():
+    env = dict(os.environ)
+    env.pop('GXNOR_TUNING', None)
+    for name in [name for name in env if name.startswith('MALLOC_')]:
+        del env[name]
+    out = subprocess.check_output([sys.executable, '-c', _FREED_BLOCK_STAYS], env=env)
+    before, after = [int(v) for v in out.split()]
+    assert before >= 2500 and after >= before - 50
+
+
 # --- the pins verified, not assumed ---------------------------------------------------
 
 ARM = 'processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2\n'
