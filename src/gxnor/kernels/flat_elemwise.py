@@ -35,7 +35,7 @@ from theano.gof.utils import MethodNotDefined, uniq
 from theano.scalar import ScalarOp, get_scalar_type
 from theano.tensor.elemwise import Elemwise
 
-from .support import SOURCE_VERSION, read_c
+from .support import read_c, source_version
 
 __all__ = ['FlatElemwise', 'flat_dims_start', 'local_flat_elemwise', 'TAG']
 
@@ -49,6 +49,10 @@ DTYPES = ('float32', 'float64', 'int8', 'int16', 'int32', 'int64',
           'uint8', 'uint16', 'uint32', 'uint64')
 
 SUPPORT_C = read_c('flat_elemwise.c')
+
+# Theano's module cache: the generated C changes with these two files only (and with
+# Theano's Elemwise, whose own version is part of the key)
+VERSION = source_version(names=('flat_elemwise.py', 'flat_elemwise.c'))
 
 
 def flat_dims_start(node):
@@ -123,7 +127,7 @@ class FlatElemwise(Elemwise):
         theirs = super(FlatElemwise, self).c_code_cache_version_apply(node)
         if not theirs:
             return ()
-        return (('gxnor_flat', 1, SOURCE_VERSION, PIECE, config.openmp_elemwise_minsize),) \
+        return (('gxnor_flat', VERSION, PIECE, config.openmp_elemwise_minsize),) \
             + tuple(theirs)
 
     def c_code(self, node, nodename, inames, onames, sub):

@@ -53,10 +53,11 @@ def support_code():
     return '\n'.join(parts)
 
 
-def source_version(folder=HERE):
-    """A hash of every .c and .py file of ``folder`` (this package), in name order."""
+def source_version(folder=HERE, names=None):
+    """A hash of every .c and .py file of ``folder`` (this package), or of the files
+    ``names`` only, in name order."""
     digest = hashlib.md5()
-    for name in sorted(os.listdir(folder)):
+    for name in sorted(os.listdir(folder) if names is None else names):
         if os.path.splitext(name)[1] in ('.c', '.py'):
             with open(os.path.join(folder, name), 'rb') as handle:
                 digest.update(name.encode('utf-8'))
