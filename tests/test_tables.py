@@ -186,6 +186,16 @@ def test_no_runs(results):
     assert readme(results) == text
 
 
+def test_a_results_folder_not_made_yet_is_made(tmpdir):
+    # `make mnist RUN=<path> RESULTS=<new folder>`: the run lives elsewhere, the table
+    # still needs its folder
+    folder = str(tmpdir.join('new', 'results'))
+    path = tables.write_tables(folder)
+    assert path == os.path.join(folder, 'README.md')
+    with io.open(path, encoding='utf-8') as handle:
+        assert 'No runs yet' in handle.read()
+
+
 def test_unreadable_paper_numbers(results):
     write(os.path.join(results, 'paper_numbers.json'), '{oops')
     add_run(results, 'r', summary())

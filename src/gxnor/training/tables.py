@@ -463,6 +463,9 @@ def render(results_dir):
 
 def _write(results_dir):
     text, warnings = _build(results_dir)
+    if not os.path.isdir(results_dir):
+        # a run kept outside the results folder (RUN=<path>) may name one not made yet
+        os.makedirs(results_dir)
     path = os.path.join(results_dir, README_FILE)
     atomic_write(path, lambda f: f.write(text.encode('utf-8')))
     return path, warnings
