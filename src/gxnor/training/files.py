@@ -1,10 +1,24 @@
-"""Atomic file writes: a reader (or a killed run) sees the old file or the new one, never half."""
+"""Atomic file writes: a reader (or a killed run) sees the old file or the new one, never
+half; and folders made when missing."""
 from __future__ import absolute_import, division, print_function
 
+import errno
 import os
 import tempfile
 
-__all__ = ['atomic_write']
+__all__ = ['atomic_write', 'make_folder']
+
+
+def make_folder(path):
+    """Make the folder ``path`` (and its parents) unless it exists; another process
+    making it at the same moment is no error."""
+    if os.path.isdir(path):
+        return
+    try:
+        os.makedirs(path)
+    except OSError as error:
+        if error.errno != errno.EEXIST:
+            raise
 
 
 def atomic_write(path, write, mode='wb'):

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 
-from .files import atomic_write
+from .files import atomic_write, make_folder
 
 try:
     import fcntl
@@ -143,13 +143,7 @@ class RunFolder(object):
                     "--resume/RESUME=1, or name another run)%s"
                     % (name, folder.path, RunLock(folder.path).in_use_note()))
             return folder
-        parent = os.path.dirname(folder.path)
-        if not os.path.isdir(parent):
-            try:
-                os.makedirs(parent)
-            except OSError as error:   # another process may have made it meanwhile
-                if error.errno != errno.EEXIST:
-                    raise
+        make_folder(os.path.dirname(folder.path))
         try:
             os.mkdir(folder.path)       # atomic: of two processes only one creates it
         except OSError as error:

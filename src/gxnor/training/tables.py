@@ -22,7 +22,7 @@ import os
 import sys
 
 from .curves import CONFIG_FILE, PLOT_FILE, SUMMARY_FILE
-from .files import atomic_write
+from .files import atomic_write, make_folder
 
 try:
     from urllib.parse import quote
@@ -432,8 +432,7 @@ def write_sweep_plot(results_dir, name, runs):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     folder = os.path.join(results_dir, 'sweeps')
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
+    make_folder(folder)
     labels = [setting_label(r['config'], _varies_seed(runs)) for r in runs]
     best = [r['summary']['best_test_error'] for r in runs]
     honest = [r['summary']['test_error_at_best_valid'] for r in runs]
@@ -463,9 +462,8 @@ def render(results_dir):
 
 def _write(results_dir):
     text, warnings = _build(results_dir)
-    if not os.path.isdir(results_dir):
-        # a run kept outside the results folder (RUN=<path>) may name one not made yet
-        os.makedirs(results_dir)
+    # a run kept outside the results folder (RUN=<path>) may name one not made yet
+    make_folder(results_dir)
     path = os.path.join(results_dir, README_FILE)
     atomic_write(path, lambda f: f.write(text.encode('utf-8')))
     return path, warnings
