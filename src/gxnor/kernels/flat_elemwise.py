@@ -21,9 +21,10 @@ with Theano's byte for byte). ``-fno-trapping-math`` lets g++ vectorise the sele
 reorders and contracts nothing. Where an operand is not contiguous over those dimensions
 the op runs Theano's own loop (kept in its C).
 
-The rewrite converts every ``Elemwise`` of 2 or more dimensions that has such trailing
-dimensions, after Theano's fusion and inplace passes; ``kernels='theano'`` leaves it out
-(:func:`gxnor.kernels.compile_mode`), and
+The rewrite converts every ``Elemwise`` of 2 or more dimensions, after Theano's fusion
+and inplace passes, but for an output broadcast in every dimension and for the scalar ops
+with code of their own for contiguous operands (Theano's amdlibm variants, left to
+Theano); ``kernels='theano'`` leaves it out (:func:`gxnor.kernels.compile_mode`), and
 ``THEANO_FLAGS=optimizer_excluding=gxnor_flat_elemwise`` turns it off.
 """
 from __future__ import absolute_import, division, print_function
@@ -58,7 +59,8 @@ VERSION = source_version(names=('flat_elemwise.py', 'flat_elemwise.c'))
 def flat_dims_start(node):
     """The first of the longest run of trailing dimensions over which every input and
     output of ``node`` is either broadcast or not (dimensions where the output is
-    broadcast, of length 1, are left out), or None if there is none."""
+    broadcast, of length 1, are left out). The output's last such dimension alone is
+    always one, so this is None only when the output is broadcast in every dimension."""
     out = node.outputs[0]
     dims = [d for d in range(out.ndim) if not out.broadcastable[d]]
     start = None
@@ -210,7 +212,7 @@ def _overrides_contiguous_code(scalar_op):
 
 @local_optimizer([Elemwise])
 def local_flat_elemwise(node):
-    """Elemwise of 2 or more dims with trailing dims the flat loop can run -> FlatElemwise."""
+    """Elemwise of 2 or more dims whose output is not broadcast in every dim -> FlatElemwise."""
     op = node.op
     if type(op) is not Elemwise or node.outputs[0].ndim < 2:
         return False
