@@ -35,6 +35,7 @@ help:
 	@echo "make mnist          the paper's MNIST experiment (released schedule, 4000 epochs)"
 	@echo "make mnist-quick    the same run stopped after 30 epochs (schedule unchanged)"
 	@echo "make mnist-full     start or resume the committed full-length run ($(MNIST_FULL))"
+	@echo "make check-mnist-full  its committed checkpoints resumed, checked against its log"
 	@echo "make cifar10 / svhn (and -quick) the other data sets"
 	@echo "make tables         results/README.md from the run folders"
 	@echo "make golden         golden vectors for ports (results/golden/v2)"
@@ -107,15 +108,22 @@ mnist cifar10 svhn: %: env fetch-%
 # The full-length reference run, trained in chunks and committed (results/README.md):
 # starts it, or resumes it from its committed checkpoint. `kill -TERM <its python>` stops
 # it after the epoch in progress; `make mnist-full-commit` compresses the checkpoint,
-# redraws the run's table and plot, and writes the porters' curve (its envelope.npz).
+# measures the trained network (resting probability, bit-level inference on the test
+# set), redraws the run's table and plot, and writes the porters' curve (envelope.npz).
+# `make check-mnist-full` resumes every committed checkpoint for one epoch against the log.
 MNIST_FULL := results/reference/mnist-full
-.PHONY: mnist-full mnist-full-commit
+.PHONY: mnist-full mnist-full-commit check-mnist-full
 mnist-full:
 	$(MAKE) mnist RUN=$(MNIST_FULL) RESUME=$(if $(wildcard $(MNIST_FULL)/checkpoint.npz),1)
-mnist-full-commit: env
+mnist-full-commit: env fetch-mnist
 	$(GXNOR) checkpoint compress $(MNIST_FULL)/checkpoint.npz
+	$(GXNOR) resting $(MNIST_FULL) --results "$(RESULTS)" --data-dir "$(DATA_DIR)"
+	$(GXNOR) bitwise $(MNIST_FULL) --results "$(RESULTS)" --data-dir "$(DATA_DIR)"
 	$(GXNOR) longrun $(MNIST_FULL)
 	$(PY) -m gxnor_port envelope --out $(MNIST_FULL)/envelope.npz $(MNIST_FULL)/epochs.jsonl
+check-mnist-full: env fetch-mnist
+	$(GXNOR) resume-check $(MNIST_FULL) --data-dir "$(DATA_DIR)"
+	$(GXNOR) longrun $(MNIST_FULL)
 
 # Short runs: the start of the full run's curve (STOP_AFTER keeps the schedule).
 mnist-quick:

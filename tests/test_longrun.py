@@ -49,3 +49,59 @@ def test_chunks_and_unusable_folders(tmpdir):
     assert '| 1 | T1 | 0 | `0123456789` | vm A |' in text
     assert '| 2 | T2 | 2 | `fedcba9876` | vm B |' in text
     assert tmpdir.join('mnist-full.png').size() > 1000
+
+
+def _checkpoint(last_epoch):
+    return dict(last_epoch=last_epoch, epochs_done=last_epoch + 1, path='run/checkpoint.npz')
+
+
+RESTING = dict(examples=10000, split='test', checkpoint=_checkpoint(2), layers=[
+    dict(layer='conv1 32@5x5', bit_level=False, zero_weights=0.285, zero_inputs=0.0,
+         resting=0.285),
+    dict(layer='dense4 10', bit_level=True, zero_weights=0.3227, zero_inputs=0.431,
+         resting=0.6146)],
+    total=dict(resting=0.5962), total_bit_level=dict(resting=0.6339))
+INFER = dict(examples=10000, split='test', checkpoint=_checkpoint(2), identical=True,
+             agree=10000, float_error=0.94, bitwise_error=0.94, xnor_ops=13935598317,
+             dense_products=38062080000, xnor_ops_per_example=1393559.8,
+             dense_products_per_example=3806208.0)
+CHECK = dict(checked='T3', commit='abcdef0123456789', machine='vm C', passed=True,
+             checkpoints=[dict(revision='1111111111aa', checkpoint_epochs=2, history_differs=[],
+                               next_epoch=dict(epoch=2, differs=[])),
+                          dict(revision='2222222222bb', checkpoint_epochs=3, history_differs=[],
+                               next_epoch=None)])
+
+
+def test_trained_network_and_resume_check_sections():
+    records = _records([(2.0, 2.0)] * 3)
+    text = longrun.report(records, [], 'r', dict(resting=RESTING, gxnor_infer=INFER,
+                                                 resume_check=CHECK, checkpoint_bytes=6.04e6))
+    assert 'Checkpoint: 6.0 MB (compressed)' in text
+    assert 'over the 10000 examples of the test split, on the checkpoint after epoch 2.' in text
+    assert '| conv1 32@5x5 (float input) | 28.50 % | 0.00 % | 28.50 % |' in text
+    assert '| dense4 10 | 32.27 % | 43.10 % | 61.46 % |' in text
+    assert '| **bit-level layers** | | | **63.39 %** |' in text
+    assert 'are **identical** to the float Theano pass for 10000 of 10000 examples' in text
+    assert 'performed 1393560 XNOR operations per example, 36.6 % of the 3806208' in text
+    assert 'Result: **all equal**' in text
+    assert '| `1111111111` | 2 | equal | epoch 2: equal |' in text
+    assert '| `2222222222` | 3 | equal | not logged yet |' in text
+    assert 'not the latest' not in text
+
+
+def test_stale_or_failing_extras_are_flagged(tmpdir):
+    records = _records([(2.0, 2.0)] * 5)      # the log has gone on to epoch 4
+    infer = dict(INFER, identical=False, agree=9999)
+    check = dict(CHECK, passed=False, checkpoints=[dict(
+        CHECK['checkpoints'][0], next_epoch=dict(epoch=2, differs=['train_loss']))])
+    text = longrun.report(records, [], 'r', dict(resting=RESTING, gxnor_infer=infer,
+                                                 resume_check=check))
+    assert text.count('(**not the latest**: the log goes to epoch 4;') == 2
+    assert '**NOT identical** to the float Theano pass for 9999 of 10000' in text
+    assert 'Result: **DIFFERENCES**' in text and 'DIFFERENT (train_loss)' in text
+    # read_extras: only the files present, and the checkpoint's size
+    run = tmpdir.mkdir('run')
+    run.join('resting.json').write(json.dumps(RESTING))
+    run.join('checkpoint.npz').write('x' * 100)
+    extras = longrun.read_extras(str(run))
+    assert sorted(extras) == ['checkpoint_bytes', 'resting'] and extras['checkpoint_bytes'] == 100

@@ -33,6 +33,8 @@ PROGRAMS = OrderedDict([
     ('warm', ('gxnor.training.warm', "compile an experiment's Theano functions now")),
     ('checkpoint', ('gxnor.training.checkpoint', 'compress a checkpoint')),
     ('longrun', ('gxnor.training.longrun', "the long run's report")),
+    ('resume-check', ('gxnor.training.resume_check', "a run's committed checkpoints resumed "
+                                                     'and checked against its log')),
     ('curves', ('gxnor.training.curves', "a run's curves and plot")),
     ('sweeps', ('gxnor.studies.sweeps', "a sweep's makefile or Slurm script")),
     ('compare', ('gxnor.studies.compare', 'several runs side by side')),

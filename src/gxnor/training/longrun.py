@@ -11,6 +11,11 @@
 * ``results/mnist-full.png``: test and validation error (log scale) with those quoted
   points, seconds per epoch and activation sparsity, against the epoch.
 
+When the run folder holds them, the report also gives the trained network's figures
+(``resting.json`` from ``make resting``, ``gxnor_infer.json`` from ``make gxnor-infer``,
+each saying which checkpoint it measured), the resume check of the committed checkpoints
+(``resume-check.json``, ``make check-mnist-full``) and the checkpoint's size.
+
 Epochs are 0-based as in ``epochs.jsonl`` (epoch 0 is the LR = 0 epoch); "epoch k" in
 the table is the record with ``epoch == k``.
 """
@@ -24,7 +29,7 @@ import sys
 
 from .schedule import BestEpochs
 
-__all__ = ['QUOTED', 'MILESTONES', 'read_jsonl', 'report', 'main']
+__all__ = ['QUOTED', 'MILESTONES', 'EXTRAS', 'read_jsonl', 'read_extras', 'report', 'main']
 
 MILESTONES = (30, 100, 200, 500, 1000, 2000, 4000)
 
@@ -32,6 +37,10 @@ MILESTONES = (30, 100, 200, 500, 1000, 2000, 4000)
 # best test error 0.83 % by about epoch 190 and 0.68 % at epoch 1532.
 QUOTED = [(190, 0.83, 'about epoch 190'), (1532, 0.68, 'epoch 1532')]
 PAPER_ERROR = 0.68   # the paper's MNIST claim (99.32 % accuracy), still to verify
+
+# Reports of other programs read from the run folder when present: key -> file name.
+EXTRAS = (('resting', 'resting.json'), ('gxnor_infer', 'gxnor_infer.json'),
+          ('resume_check', 'resume-check.json'))
 
 
 def read_jsonl(path):
@@ -68,8 +77,98 @@ def _pct(value):
     return '-' if value is None else '%.2f %%' % value
 
 
-def report(records, sessions, run_name):
-    """The Markdown text of the long run's report."""
+def read_extras(run_dir):
+    """The other programs' reports in the run folder (EXTRAS; absent ones left out), and
+    the checkpoint's size in bytes under 'checkpoint_bytes'."""
+    extras = {}
+    for key, name in EXTRAS:
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            with io.open(path, encoding='utf-8') as handle:
+                extras[key] = json.load(handle)
+    checkpoint = os.path.join(run_dir, 'checkpoint.npz')
+    if os.path.exists(checkpoint):
+        extras['checkpoint_bytes'] = os.path.getsize(checkpoint)
+    return extras
+
+
+def _measured_on(measured, last):
+    """'the checkpoint after epoch k', and a warning when the log has gone past it."""
+    epoch = (measured.get('checkpoint') or {}).get('last_epoch')
+    if epoch is None:
+        return 'an unrecorded checkpoint'
+    text = 'the checkpoint after epoch %d' % epoch
+    if epoch != last:
+        text += (' (**not the latest**: the log goes to epoch %d; rerun the program on the '
+                 'run folder)' % last)
+    return text
+
+
+def _trained_network(extras, last):
+    """Lines on the trained network: resting probability and the bit-level check."""
+    lines = []
+    resting = extras.get('resting')
+    if resting:
+        lines += ['', '## The trained network: resting probability', '',
+                  '`make resting RUN=<this folder>`: measured over the %d examples of the %s '
+                  'split, on %s. A product w*x of a dot product rests (a gated-XNOR unit skips '
+                  'it) when w = 0 or x = 0; counted exactly (details: `resting.md` in the run '
+                  'folder).' % (resting['examples'], resting['split'],
+                                _measured_on(resting, last)), '',
+                  '| layer | zero weights | zero inputs | resting |',
+                  '| --- | ---: | ---: | ---: |']
+        for layer in resting['layers']:
+            lines.append('| %s%s | %.2f %% | %.2f %% | %.2f %% |' % (
+                layer['layer'], '' if layer['bit_level'] else ' (float input)',
+                100 * layer['zero_weights'], 100 * layer['zero_inputs'],
+                100 * layer['resting']))
+        for key, label in (('total', 'all layers'), ('total_bit_level', 'bit-level layers')):
+            if resting.get(key):
+                lines.append('| **%s** | | | **%.2f %%** |' % (label, 100 * resting[key]['resting']))
+    infer = extras.get('gxnor_infer')
+    if infer:
+        lines += ['', '## The trained network: bit-level gated-XNOR inference', '',
+                  '`make gxnor-infer RUN=<this folder>`, on %s, over the %d examples of the '
+                  '%s split: the gated-XNOR predictions (integer XNOR/popcount arithmetic after '
+                  'the first layer) are **%s** to the float Theano pass for %d of %d examples; '
+                  'test error %.2f %% (float pass) and %.2f %% (gated XNOR). The bit-level layers '
+                  'performed %d XNOR operations per example, %.1f %% of the %d dense products.'
+                  % (_measured_on(infer, last), infer['examples'], infer['split'],
+                     'identical' if infer['identical'] else 'NOT identical', infer['agree'],
+                     infer['examples'], infer['float_error'], infer['bitwise_error'],
+                     round(infer['xnor_ops_per_example']),
+                     100.0 * infer['xnor_ops'] / infer['dense_products'],
+                     round(infer['dense_products_per_example']))]
+    return lines
+
+
+def _resume_check(extras):
+    check = extras.get('resume_check')
+    if not check:
+        return []
+    lines = ['', '## Resuming from the committed checkpoints', '',
+             '`make check-mnist-full`, run %s on `%s` (%s): each version of the checkpoint '
+             'that git holds was restored, its epoch history compared with the log, and one '
+             'epoch trained from it and compared, figure for figure, with the logged one. '
+             'Result: **%s**.' % (check['checked'], (check.get('commit') or '?')[:10],
+                                  check.get('machine', '?'),
+                                  'all equal' if check['passed'] else 'DIFFERENCES'), '',
+             '| commit | epochs in the checkpoint | history | next epoch resumed |',
+             '| --- | ---: | --- | --- |']
+    for result in check['checkpoints']:
+        following = result['next_epoch']
+        lines.append('| `%s` | %d | %s | %s |' % (
+            result['revision'][:10], result['checkpoint_epochs'],
+            'equal' if not result['history_differs'] else 'DIFFERENT',
+            'not logged yet' if following is None else
+            'epoch %d: %s' % (following['epoch'], 'equal' if not following['differs']
+                              else 'DIFFERENT (%s)' % ', '.join(following['differs']))))
+    return lines
+
+
+def report(records, sessions, run_name, extras=None):
+    """The Markdown text of the long run's report (``extras``: see read_extras)."""
+    extras = extras or {}
     if not records:
         return '# %s\n\nNo epoch has finished yet.\n' % run_name
     last = records[-1]['epoch']
@@ -118,9 +217,13 @@ def report(records, sessions, run_name):
             lines.append('| %d | %s | %d | `%s` | %s |' % (
                 index + 1, chunk.get('time', '?'), chunk.get('after_epoch', -1) + 1,
                 (chunk.get('commit') or '?')[:10], chunk.get('machine', '?')))
+    if extras.get('checkpoint_bytes'):
+        lines += ['', 'Checkpoint: %.1f MB (compressed), one version per committed chunk in '
+                  'the git history.' % (extras['checkpoint_bytes'] / 1e6)]
     lines += ['', 'The quoted figures come from a re-implementation of the released recipe in '
               'another framework; they are facts to compare with, not targets: nothing here '
-              'was tuned to reach them. The plot: [%s.png](%s.png).' % (run_name, run_name), '']
+              'was tuned to reach them. The plot: [%s.png](%s.png).' % (run_name, run_name)]
+    lines += _trained_network(extras, last) + _resume_check(extras) + ['']
     return '\n'.join(lines)
 
 
@@ -162,8 +265,11 @@ def main(argv=None):
     records = read_jsonl(epochs_path)
     sessions = read_jsonl(os.path.join(args.run, 'sessions.jsonl'))
     name = os.path.basename(os.path.normpath(args.run))
+    text = report(records, sessions, name, read_extras(args.run))
+    if not isinstance(text, type(u'')):     # Python 2: a str when no field came from JSON
+        text = text.decode('utf-8')
     with io.open(os.path.join(args.out, '%s.md' % name), 'w', encoding='utf-8') as handle:
-        handle.write(report(records, sessions, name))
+        handle.write(text)
     if records:
         plot(records, os.path.join(args.out, '%s.png' % name))
     print('written: %s/%s.md and .png (%d epochs)' % (args.out, name, len(records)))

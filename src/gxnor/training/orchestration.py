@@ -17,7 +17,7 @@ from ..experiments import SETTINGS_BEFORE_THEY_EXISTED, configure
 from .runs import RunFolder, RunFolderError, environment_facts, run_path
 from .train import Trainer, epoch_report, progress_bar
 
-__all__ = ['run_experiment', 'default_run_name']
+__all__ = ['run_experiment', 'default_run_name', 'check_same_settings']
 
 PLOT_EVERY = 10
 
@@ -35,7 +35,7 @@ def _jsonable(value):
     return json.loads(json.dumps(value))
 
 
-def _check_same_settings(folder, config):
+def check_same_settings(folder, config):
     saved = dict(SETTINGS_BEFORE_THEY_EXISTED, **folder.read_config().get('hyperparameters', {}))
     current = _jsonable(config)
     changed = ['%s: run has %r, now %r' % (name, saved.get(name), current[name])
@@ -72,7 +72,7 @@ def run_experiment(experiment, overrides=None, run=None, resume=False, data_dir=
         lock = folder.lock()
     try:
         if resume:
-            _check_same_settings(folder, config)
+            check_same_settings(folder, config)
 
         if dataset is None:   # a run trains on the official files only (their checksums)
             dataset = load_dataset(config['dataset'], data_dir, require_official=True)
