@@ -28,6 +28,15 @@ def test_best_figures_milestones_and_quoted_column():
     assert 'median 69.5 s per epoch (10.0-129.0 s)' in text
 
 
+def test_the_halves_end_at_epochs_1999_and_3999():
+    records = _records([(1.0, 1.0)] * 1999 + [(0.7, 0.9)])       # epochs 0..1999
+    text = longrun.report(records, [], 'r')
+    assert '**2000 of 4000 epochs so far** (0-based epochs 0-1999;' in text
+    assert '| 1999 (2000 epochs done) | 0.70 % | 0.70 % | 0.90 % | 50.0 % | 0.68 % ' \
+        '(epoch 1532) |' in text
+    assert '| 2000 |' not in text and '3999 (4000' not in text
+
+
 def test_quoted_figures_appear_once_their_epoch_is_reached():
     records = _records([(1.0, 1.0)] * 201)
     text = longrun.report(records, [], 'r')
