@@ -57,10 +57,9 @@ def _git(folder, *args):
 
 def checkpoint_revisions(run_dir):
     """(repository root, checkpoint path inside it, commits that changed it oldest first)."""
-    run_dir = os.path.abspath(run_dir)
-    root = _git(run_dir, 'rev-parse', '--show-toplevel').decode('utf-8').strip()
-    inside = os.path.relpath(os.path.join(os.path.realpath(run_dir), 'checkpoint.npz'),
-                             os.path.realpath(root))
+    folder = RunFolder(os.path.realpath(run_dir))
+    root = _git(folder.path, 'rev-parse', '--show-toplevel').decode('utf-8').strip()
+    inside = os.path.relpath(folder.checkpoint_path, os.path.realpath(root))
     if _git(root, 'rev-parse', '--is-shallow-repository').strip() == b'true':
         raise RunFolderError('this clone is shallow: fetch the whole history first '
                              '(git fetch --unshallow)')
@@ -127,11 +126,11 @@ def check_resumes(run_dir, data_dir, revisions=None, stream=sys.stdout,
     ``build_trainer(config, data_dir)``: one trainer for every checkpoint (its
     ``restore(path)``, ``epoch``, ``records`` and ``run_epoch()`` are used)."""
     from ..experiments import configure
-    from .longrun import read_jsonl
+    from .curves import read_epochs
     from .orchestration import check_same_settings
 
     folder = RunFolder(run_dir)
-    if not os.path.exists(os.path.join(run_dir, 'config.json')):
+    if not os.path.exists(folder.config_path):
         raise RunFolderError('%s has no config.json: is it a run folder?' % run_dir)
     root, inside, history = checkpoint_revisions(run_dir)
     revisions = list(revisions or history)
@@ -140,7 +139,7 @@ def check_resumes(run_dir, data_dir, revisions=None, stream=sys.stdout,
     saved = folder.read_config()
     config = configure(saved['experiment'], saved.get('overrides') or {})
     check_same_settings(folder, config)
-    log = read_jsonl(os.path.join(run_dir, 'epochs.jsonl'))
+    log = read_epochs(run_dir) if os.path.exists(folder.epochs_path) else []
     stream.write('%s: %d committed checkpoint(s); building the network...\n'
                  % (run_dir, len(revisions)))
     stream.flush()
